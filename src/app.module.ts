@@ -1,0 +1,14 @@
+import { DynamicModule, Module } from '@nestjs/common';
+
+import type { AppConfig } from './core/config/config.js';
+import { CoreModule } from './core/core.module.js';
+import { AuthModule } from './modules/auth/auth.module.js';
+import { HealthModule } from './modules/health/health.module.js';
+import { UsersModule } from './modules/users/users.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: AppModule, imports: [CoreModule.forRoot(config), AuthModule, UsersModule, HealthModule] };
+  }
+}

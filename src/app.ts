@@ -1,0 +1,59 @@
+import { VersioningType } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './core/config/config.js';
+import { sendProblem } from './core/errors/problem-details.filter.js';
+import { setupSwagger } from './core/http/swagger.js';
+import { createValidationPipe } from './core/http/validation.js';
+import { correlationIdFor } from './core/logging/correlation-id.js';
+import { rmqServerOptions } from './core/messaging/rmq-options.js';
+import { MetricsService } from './core/metrics/metrics.service.js';
+
+/**
+ * Builds the hybrid app (HTTP on Fastify, plus the RMQ microservice when a
+ * broker is configured) and initializes it; the caller decides whether to listen.
+ */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: correlationIdFor,
+    requestIdHeader: false,
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix('api', { exclude: ['metrics', '.well-known/jwks.json'] });
+  app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
+  app.useGlobalPipes(createValidationPipe());
+
+  const fastify = app.getHttpAdapter().getInstance();
+  const metrics = app.get(MetricsService);
+  const logger = app.get(Logger);
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('X-Correlation-ID', request.id);
+    reply.header('X-Content-Type-Options', 'nosniff');
+    // API answers can hold tokens and personal data: never cache them.
+    if (request.url.startsWith('/api/')) reply.header('Cache-Control', 'no-store');
+    done(null, payload);
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  // Errors Fastify raises before Nest sees the request (body too large, unreadable JSON, wrong content type).
+  fastify.setErrorHandler((error, request, reply) => sendProblem(request, reply, error, logger as never));
+
+  setupSwagger(app);
+  if (config.rabbitmqUrl) {
+    app.connectMicroservice(rmqServerOptions({ ...config, rabbitmqUrl: config.rabbitmqUrl }), { inheritAppConfig: true });
+  }
+  await app.init();
+  if (config.rabbitmqUrl) await app.startAllMicroservices();
+  return app;
+}

@@ -1,0 +1,199 @@
+import { resolve } from 'node:path';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+
+export interface RateLimitRule {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  /** Resolved at boot: the configured URL, or the embedded server's outside production. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedDatabasePort: number;
+  redisUrl: string | undefined;
+  /** Every Redis key this process writes starts with this, so several deployments (or test files) share one Redis. */
+  redisKeyPrefix: string;
+  rabbitmqUrl: string | undefined;
+  logLevel: string;
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  bcryptCost: number;
+  jwt: {
+    privateKeyPem: string | undefined;
+    publicKeyPem: string | undefined;
+    keyId: string | undefined;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+  };
+  session: {
+    idleTtlSeconds: number;
+    absoluteTtlSeconds: number;
+    refreshReuseGraceSeconds: number;
+  };
+  rateLimits: {
+    register: RateLimitRule;
+    login: RateLimitRule;
+    loginPerAccount: RateLimitRule;
+    refresh: RateLimitRule;
+  };
+  idempotencyTtlSeconds: number;
+  admin: { email: string | undefined; password: string | undefined };
+}
+
+/** A configuration problem: the message is the one line printed before the process exits. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string): string;
+  string(name: string): string | undefined;
+  string(name: string, fallback?: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value ? value : fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+      return raw;
+    } catch {
+      this.problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return undefined;
+    }
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  rule(prefix: string, limit: number, windowSeconds: number): RateLimitRule {
+    return {
+      limit: this.int(`${prefix}_LIMIT`, limit, 1, 1_000_000),
+      windowSeconds: this.int(`${prefix}_WINDOW_SECONDS`, windowSeconds, 1, 86_400),
+    };
+  }
+}
+
+const PEM_KEY = /-----BEGIN [A-Z ]*KEY-----[\s\S]+-----END [A-Z ]*KEY-----/;
+
+/** PEM keys arrive through environment variables, often with escaped newlines. */
+function pem(value: string | undefined): string | undefined {
+  return value?.replace(/\\n/g, '\n');
+}
+
+/**
+ * Reads and validates every variable once. Throws a ConfigError whose message
+ * names each bad or missing variable on one line.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const read = new Reader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const production = nodeEnv === 'production';
+
+  const config: AppConfig = {
+    nodeEnv,
+    port: read.int('PORT', 3000, 0, 65_535),
+    host: read.string('HOST', '0.0.0.0'),
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: resolve(read.string('DATA_DIR', '.data')),
+    embeddedDatabasePort: read.int('EMBEDDED_DATABASE_PORT', 54329, 1024, 65_535),
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'user-service'),
+    rabbitmqUrl: read.url('RABBITMQ_URL', ['amqp:', 'amqps:']),
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    trustProxy: read.bool('TRUST_PROXY', false),
+    bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16_384, 1_024, 10_485_760),
+    bcryptCost: read.int('BCRYPT_COST', 12, 4, 15),
+    jwt: {
+      privateKeyPem: pem(read.string('JWT_PRIVATE_KEY')),
+      publicKeyPem: pem(read.string('JWT_PUBLIC_KEY')),
+      keyId: read.string('JWT_KEY_ID'),
+      issuer: read.string('JWT_ISSUER', 'user-service'),
+      audience: read.string('JWT_AUDIENCE', 'ecommerce-platform'),
+      accessTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+    },
+    session: {
+      idleTtlSeconds: read.int('SESSION_IDLE_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+      absoluteTtlSeconds: read.int('SESSION_ABSOLUTE_TTL_SECONDS', 90 * 86_400, 60, 730 * 86_400),
+      refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+    },
+    rateLimits: {
+      register: read.rule('RATE_LIMIT_REGISTER', 10, 60),
+      login: read.rule('RATE_LIMIT_LOGIN', 20, 60),
+      loginPerAccount: read.rule('RATE_LIMIT_LOGIN_ACCOUNT', 10, 300),
+      refresh: read.rule('RATE_LIMIT_REFRESH', 60, 60),
+    },
+    idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 7 * 86_400),
+    admin: { email: read.string('ADMIN_EMAIL')?.toLowerCase(), password: read.string('ADMIN_PASSWORD') },
+  };
+
+  const { privateKeyPem, publicKeyPem } = config.jwt;
+  if (Boolean(privateKeyPem) !== Boolean(publicKeyPem)) {
+    read.problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be given together');
+  } else if (privateKeyPem && (!PEM_KEY.test(privateKeyPem) || !PEM_KEY.test(publicKeyPem ?? ''))) {
+    read.problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be PEM-encoded keys');
+  }
+  if (Boolean(config.admin.email) !== Boolean(config.admin.password)) {
+    read.problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be given together');
+  }
+  if (config.session.idleTtlSeconds > config.session.absoluteTtlSeconds) {
+    read.problems.push('SESSION_IDLE_TTL_SECONDS must not exceed SESSION_ABSOLUTE_TTL_SECONDS');
+  }
+
+  if (production) {
+    const missing = [
+      ['DATABASE_URL', config.databaseUrl],
+      ['REDIS_URL', config.redisUrl],
+      ['RABBITMQ_URL', config.rabbitmqUrl],
+      ['JWT_PRIVATE_KEY', privateKeyPem],
+      ['JWT_PUBLIC_KEY', publicKeyPem],
+    ]
+      .filter(([, value]) => !value)
+      .map(([name]) => name);
+    if (missing.length > 0) read.problems.push(`production needs ${missing.join(', ')}`);
+  }
+
+  if (read.problems.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${read.problems.join('; ')}`);
+  }
+  return config;
+}

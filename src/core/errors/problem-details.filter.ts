@@ -1,0 +1,97 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { AppError } from './app-error.js';
+import { ErrorCode } from './error-codes.js';
+import { PROBLEM_CONTENT_TYPE, problemDetails } from './problem-details.js';
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.MALFORMED_REQUEST,
+  401: ErrorCode.UNAUTHENTICATED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.METHOD_NOT_ALLOWED,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  429: ErrorCode.RATE_LIMITED,
+  503: ErrorCode.SERVICE_UNAVAILABLE,
+};
+
+const DETAIL_BY_CODE: Partial<Record<ErrorCode, string>> = {
+  MALFORMED_REQUEST: 'The request could not be read.',
+  UNAUTHENTICATED: 'Authentication is required.',
+  FORBIDDEN: 'You are not allowed to do this.',
+  NOT_FOUND: 'No such resource.',
+  METHOD_NOT_ALLOWED: 'This method is not allowed here.',
+  PAYLOAD_TOO_LARGE: 'The request body is too large.',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the body as application/json.',
+  RATE_LIMITED: 'Too many requests; try again later.',
+  SERVICE_UNAVAILABLE: 'The service is temporarily unavailable.',
+  INTERNAL_ERROR: 'Something went wrong on our side.',
+};
+
+interface Normalized {
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  errors?: AppError['errors'];
+  retryAfterSeconds?: number;
+}
+
+/** Maps anything thrown to a client-safe shape; unknown errors become a generic 500. */
+export function normalizeError(error: unknown): Normalized {
+  if (error instanceof AppError) {
+    return {
+      status: error.status,
+      code: error.code,
+      detail: error.detail,
+      errors: error.errors,
+      retryAfterSeconds: error.retryAfterSeconds,
+    };
+  }
+  if (error instanceof ThrottlerException) {
+    return { status: 429, code: ErrorCode.RATE_LIMITED, detail: DETAIL_BY_CODE.RATE_LIMITED! };
+  }
+  // HttpExceptions come from Nest itself (unknown route, ParseUUIDPipe...) and
+  // Fastify errors (body too large, bad JSON) carry a 4xx statusCode; their
+  // messages are framework text, so the detail is ours.
+  const status =
+    error instanceof HttpException
+      ? error.getStatus()
+      : typeof (error as { statusCode?: unknown })?.statusCode === 'number'
+        ? (error as { statusCode: number }).statusCode
+        : 500;
+  if (status >= 400 && status < 500) {
+    const code = CODE_BY_STATUS[status] ?? ErrorCode.MALFORMED_REQUEST;
+    return { status, code, detail: DETAIL_BY_CODE[code] ?? 'The request could not be processed.' };
+  }
+  if (status === 503) return { status, code: ErrorCode.SERVICE_UNAVAILABLE, detail: DETAIL_BY_CODE.SERVICE_UNAVAILABLE! };
+  return { status: 500, code: ErrorCode.INTERNAL_ERROR, detail: DETAIL_BY_CODE.INTERNAL_ERROR! };
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
+  const problem = normalizeError(error);
+  if (problem.status >= 500) {
+    logger.error({ err: error, correlationId: request.id }, 'request failed');
+  }
+  if (problem.retryAfterSeconds !== undefined) reply.header('Retry-After', String(problem.retryAfterSeconds));
+  void reply
+    .status(problem.status)
+    .header('Content-Type', PROBLEM_CONTENT_TYPE)
+    .send(problemDetails(problem.status, problem.code, problem.detail, request.id, problem.errors));
+}
+
+/** Renders every HTTP error as RFC 9457 problem+json. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw error;
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    if (reply.sent) return;
+    sendProblem(http.getRequest<FastifyRequest>(), reply, error, this.logger);
+  }
+}

@@ -1,0 +1,62 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+
+import { PROBLEM_CONTENT_TYPE, ProblemDetails } from '../errors/problem-details.js';
+
+type Operation = { responses?: Record<string, { description?: string; content?: Record<string, unknown> }> };
+
+const COMMON_ERRORS: Record<string, string> = {
+  '413': 'The body is larger than BODY_LIMIT_BYTES (PAYLOAD_TOO_LARGE).',
+  '500': 'Unexpected failure (INTERNAL_ERROR); the body never holds internal details.',
+};
+
+const problemExample = (status: string, description?: string) => {
+  const code = description?.match(/\b[A-Z][A-Z_]{3,}\b/)?.[0] ?? 'INTERNAL_ERROR';
+  return {
+    type: `urn:problem:user-service:${code.toLowerCase().replace(/_/g, '-')}`,
+    title: status,
+    status: Number(status),
+    detail: description ?? '',
+    code,
+    correlationId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+  };
+};
+
+/**
+ * Error responses are problem+json, with an example each, on every operation
+ * (generated clients read the content type from here).
+ */
+function describeErrors(document: OpenAPIObject): void {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path) as Operation[]) {
+      if (!operation?.responses) continue;
+      for (const [status, description] of Object.entries(COMMON_ERRORS)) {
+        operation.responses[status] ??= { description };
+      }
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (Number(status) < 400) continue;
+        const schema = { $ref: '#/components/schemas/ProblemDetails' };
+        response.content = { [PROBLEM_CONTENT_TYPE]: { schema, example: problemExample(status, response.description) } };
+      }
+    }
+  }
+}
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('User service')
+    .setDescription(
+      'Accounts, sign-in, sessions, profiles and their administration. Errors are RFC 9457 problem details with a stable `code`. ' +
+        'Access tokens are RS256 JWTs; verify them with /.well-known/jwks.json.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDetails] });
+  describeErrors(document);
+  return document;
+}
+
+export function setupSwagger(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
+}

@@ -1,0 +1,46 @@
+import { Global, Module } from '@nestjs/common';
+import { seconds, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type { FastifyRequest } from 'fastify';
+
+import type { AppConfig, RateLimitRule } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { FailoverThrottlerStorage, RateLimitGuard } from './rate-limit.js';
+
+const rule = (name: string, { limit, windowSeconds }: RateLimitRule) => ({ name, limit, ttl: seconds(windowSeconds) });
+
+/** Login attempts are limited per client address and, separately, per account (against distributed guessing). */
+function accountTracker(request: Record<string, unknown>): string {
+  const body = (request as unknown as FastifyRequest).body as { email?: unknown } | undefined;
+  return typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
+}
+
+@Global()
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [
+          rule('register', config.rateLimits.register),
+          rule('login', config.rateLimits.login),
+          { ...rule('login-account', config.rateLimits.loginPerAccount), getTracker: accountTracker },
+          rule('refresh', config.rateLimits.refresh),
+        ],
+        storage: config.redisUrl
+          ? new FailoverThrottlerStorage(
+              new ThrottlerStorageRedisService(config.redisUrl, {
+                keyPrefix: `${config.redisKeyPrefix}:rate-limit:`,
+                enableOfflineQueue: false,
+                maxRetriesPerRequest: 1,
+                lazyConnect: false,
+              }),
+            )
+          : undefined,
+      }),
+    }),
+  ],
+  providers: [RateLimitGuard],
+  exports: [RateLimitGuard],
+})
+export class RateLimitModule {}

@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+
+import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import { PasswordHasher } from '../../core/auth/password-hasher.js';
+import { AppError } from '../../core/errors/app-error.js';
+import { ErrorCode } from '../../core/errors/error-codes.js';
+import { IdempotencyService, type StoredResponse } from '../../core/idempotency/idempotency.service.js';
+import { type LoginOutcome, MetricsService } from '../../core/metrics/metrics.service.js';
+import { toUserResponse } from '../users/dto/user.response.js';
+import { UsersService } from '../users/users.service.js';
+import { accountStatusError, suspensionLapsed } from './account-status.js';
+import type { ClientInfo } from './client-info.js';
+import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
+import type { AuthResponse } from './dto/auth.response.js';
+import { SessionsService } from './sessions.service.js';
+
+const OUTCOME_BY_CODE: Partial<Record<ErrorCode, LoginOutcome>> = {
+  ACCOUNT_BLOCKED: 'account_blocked',
+  ACCOUNT_SUSPENDED: 'account_suspended',
+  ACCOUNT_DEACTIVATED: 'account_deactivated',
+};
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+    private readonly hasher: PasswordHasher,
+    private readonly idempotency: IdempotencyService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Creates the account and its first session in one transaction (and, with an Idempotency-Key, its stored answer). */
+  async register(dto: RegisterDto, client: ClientInfo, idempotencyKey?: string): Promise<StoredResponse<AuthResponse>> {
+    if (idempotencyKey !== undefined) IdempotencyService.assertValidKey(idempotencyKey);
+    const passwordHash = await this.hasher.hash(dto.password);
+    const request = idempotencyKey === undefined ? undefined : { scope: 'POST /auth/register', key: idempotencyKey, body: dto };
+
+    return this.sessions.transaction(async (manager) => {
+      if (request) {
+        const replay = await this.idempotency.claim<AuthResponse>(manager, request);
+        if (replay) return replay;
+      }
+      const user = await this.users.create(manager, {
+        email: dto.email,
+        passwordHash,
+        name: dto.name,
+        mobile: dto.mobile ?? null,
+      });
+      const tokens = await this.sessions.start(manager, user, client);
+      const response = { status: 201, body: { user: toUserResponse(user), ...tokens } };
+      if (request) await this.idempotency.complete(manager, request, response);
+      return response;
+    });
+  }
+
+  /**
+   * Unknown email and wrong password get the same answer after the same work.
+   * The account's status is only revealed to someone who knows its password.
+   */
+  async login(dto: LoginDto, client: ClientInfo): Promise<AuthResponse> {
+    const user = await this.users.findForPasswordCheck({ email: dto.email });
+    const valid = await this.hasher.verify(dto.password, user?.passwordHash);
+    if (!user || !valid) {
+      this.metrics.countLogin('invalid_credentials');
+      throw new AppError(ErrorCode.INVALID_CREDENTIALS, 401, 'The email or password is incorrect.');
+    }
+    const statusError = accountStatusError(user);
+    if (statusError) {
+      this.metrics.countLogin(OUTCOME_BY_CODE[statusError.code] ?? 'invalid_credentials');
+      throw statusError;
+    }
+    if (suspensionLapsed(user)) {
+      await this.users.reactivate(user.id);
+      user.status = 'active';
+    }
+    if (this.hasher.needsRehash(user.passwordHash)) {
+      await this.users.updatePasswordHash(user.id, await this.hasher.hash(dto.password));
+    }
+    const tokens = await this.sessions.transaction((manager) => this.sessions.start(manager, user, client));
+    this.metrics.countLogin('success');
+    return { user: toUserResponse(user), ...tokens };
+  }
+
+  async logout(user: AuthUser): Promise<void> {
+    await this.sessions.end(user.userId, 'logout', { sessionId: user.sessionId });
+  }
+
+  async logoutAll(user: AuthUser): Promise<void> {
+    await this.sessions.end(user.userId, 'logout_all');
+  }
+}

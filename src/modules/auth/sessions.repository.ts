@@ -1,0 +1,139 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+import type { UserRole, UserStatus } from '../users/user.entity.js';
+import { RefreshTokenEntity } from './refresh-token.entity.js';
+import { type SessionEndReason, SessionEntity } from './session.entity.js';
+
+export interface LockedSession {
+  session: SessionEntity;
+  user: { role: UserRole; status: UserStatus; statusUntil: Date | null };
+}
+
+/** An active session: not revoked, within its absolute expiry, used within the idle window. */
+const ACTIVE = `s.revoked_at IS NULL AND s.expires_at > now() AND s.last_used_at > now() - make_interval(secs => $2)`;
+
+function toSession(row: Record<string, unknown>): SessionEntity {
+  return Object.assign(new SessionEntity(), {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
+    ip: row.ip,
+    userAgent: row.user_agent,
+  });
+}
+
+@Injectable()
+export class SessionsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  async create(
+    manager: EntityManager,
+    session: Pick<SessionEntity, 'id' | 'userId' | 'ip' | 'userAgent'>,
+    absoluteTtlSeconds: number,
+    refreshTokenHash: Buffer,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO sessions (id, user_id, ip, user_agent, expires_at)
+       VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+      [session.id, session.userId, session.ip, session.userAgent, absoluteTtlSeconds],
+    );
+    await this.addRefreshToken(manager, session.id, refreshTokenHash);
+  }
+
+  async addRefreshToken(manager: EntityManager, sessionId: string, tokenHash: Buffer): Promise<void> {
+    await manager.query('INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)', [tokenHash, sessionId]);
+  }
+
+  /**
+   * Locks the session the token belongs to, then reads the token: concurrent
+   * refreshes of one session are serialized, and each sees the others' writes.
+   */
+  async lockByRefreshToken(
+    manager: EntityManager,
+    tokenHash: Buffer,
+  ): Promise<{ locked: LockedSession; token: RefreshTokenEntity } | undefined> {
+    const [session] = (await manager.query(
+      `SELECT s.*, u.role AS user_role, u.status AS user_status, u.status_until AS user_status_until
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)
+          FOR UPDATE OF s`,
+      [tokenHash],
+    )) as Record<string, unknown>[];
+    if (!session) return undefined;
+    const [token] = (await manager.query('SELECT * FROM refresh_tokens WHERE token_hash = $1', [tokenHash])) as Record<
+      string,
+      unknown
+    >[];
+    if (!token) return undefined;
+    return {
+      locked: {
+        session: toSession(session),
+        user: {
+          role: session.user_role as UserRole,
+          status: session.user_status as UserStatus,
+          statusUntil: session.user_status_until as Date | null,
+        },
+      },
+      token: Object.assign(new RefreshTokenEntity(), {
+        tokenHash: token.token_hash,
+        sessionId: token.session_id,
+        createdAt: token.created_at,
+        spentAt: token.spent_at,
+        replay: token.replay,
+      }),
+    };
+  }
+
+  async spendRefreshToken(manager: EntityManager, tokenHash: Buffer, replay: Buffer): Promise<void> {
+    await manager.query('UPDATE refresh_tokens SET spent_at = now(), replay = $2 WHERE token_hash = $1', [tokenHash, replay]);
+  }
+
+  async touch(manager: EntityManager, sessionId: string): Promise<void> {
+    await manager.query('UPDATE sessions SET last_used_at = now() WHERE id = $1', [sessionId]);
+  }
+
+  /** Ends the given sessions of a user that are still open; returns the ids it ended. */
+  async revoke(
+    userId: string,
+    reason: SessionEndReason,
+    only?: { sessionId?: string; exceptSessionId?: string },
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<string[]> {
+    const rows = (await manager.query(
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL
+          AND ($3::uuid IS NULL OR id = $3) AND ($4::uuid IS NULL OR id <> $4)
+        RETURNING id`,
+      [userId, reason, only?.sessionId ?? null, only?.exceptSessionId ?? null],
+    )) as [{ id: string }[], number];
+    // TypeORM returns [rows, count] for UPDATE ... RETURNING on PostgreSQL.
+    return rows[0].map((row) => row.id);
+  }
+
+  async listActive(userId: string, idleTtlSeconds: number): Promise<SessionEntity[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT s.* FROM sessions s WHERE s.user_id = $1 AND ${ACTIVE} ORDER BY s.last_used_at DESC`,
+      [userId, idleTtlSeconds],
+    )) as Record<string, unknown>[];
+    return rows.map(toSession);
+  }
+
+  /** Whether a session can no longer be used (the database's answer, for when the cache cannot say). */
+  async isEnded(sessionId: string, idleTtlSeconds: number): Promise<boolean> {
+    const rows = (await this.dataSource.query(`SELECT 1 FROM sessions s WHERE s.id = $1 AND ${ACTIVE}`, [
+      sessionId,
+      idleTtlSeconds,
+    ])) as unknown[];
+    return rows.length === 0;
+  }
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import type { AppConfig } from '../../core/config/config.js';
+import { APP_CONFIG } from '../../core/config/config.module.js';
+import { AppError } from '../../core/errors/app-error.js';
+import { ErrorCode } from '../../core/errors/error-codes.js';
+import { accountStatusError } from './account-status.js';
+import type { ClientInfo } from './client-info.js';
+import { type SessionResponse, type TokensResponse, toSessionResponse } from './dto/auth.response.js';
+import type { SessionEndReason } from './session.entity.js';
+import { SessionRevocations } from './session-revocations.js';
+import { SessionsRepository } from './sessions.repository.js';
+import { TokensService } from './tokens.service.js';
+
+const sessionEnded = () => new AppError(ErrorCode.UNAUTHENTICATED, 401, 'The refresh token is invalid or its session has ended.');
+
+type RefreshOutcome = { tokens: TokensResponse } | { reusedInSession: string };
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly tokens: TokensService,
+    private readonly revocations: SessionRevocations,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.sessions.transaction(work);
+  }
+
+  /** Opens a session in the caller's transaction and returns its first tokens. */
+  async start(manager: EntityManager, user: { id: string; role: string }, client: ClientInfo): Promise<TokensResponse> {
+    // The id is chosen here because the access token names its session.
+    const sessionId = randomUUID();
+    const issued = await this.tokens.issue(user, sessionId);
+    await this.sessions.create(
+      manager,
+      { id: sessionId, userId: user.id, ip: client.ip, userAgent: client.userAgent },
+      this.config.session.absoluteTtlSeconds,
+      issued.refreshTokenHash,
+    );
+    return issued.tokens;
+  }
+
+  /**
+   * Rotates a refresh token. A token spent within the grace window gets the
+   * answer its first use got; spent before that, it ends the whole session.
+   */
+  async refresh(refreshToken: string): Promise<TokensResponse> {
+    const hash = TokensService.hash(refreshToken);
+    const outcome = await this.sessions.transaction(async (manager): Promise<RefreshOutcome> => {
+      const found = await this.sessions.lockByRefreshToken(manager, hash);
+      if (!found) throw sessionEnded();
+      const { locked, token } = found;
+      const { session, user } = locked;
+      const now = Date.now();
+      const idleDeadline = session.lastUsedAt.getTime() + this.config.session.idleTtlSeconds * 1000;
+      if (session.revokedAt || session.expiresAt.getTime() <= now || idleDeadline <= now) throw sessionEnded();
+
+      if (token.spentAt) {
+        const withinGrace = now - token.spentAt.getTime() <= this.config.session.refreshReuseGraceSeconds * 1000;
+        const replay = withinGrace && token.replay ? TokensService.openReplay(refreshToken, token.replay) : undefined;
+        if (replay) return { tokens: replay };
+        await this.sessions.revoke(session.userId, 'refresh_token_reuse', { sessionId: session.id }, manager);
+        return { reusedInSession: session.id };
+      }
+
+      const statusError = accountStatusError(user);
+      if (statusError) throw statusError;
+      const issued = await this.tokens.issue({ id: session.userId, role: user.role }, session.id);
+      await this.sessions.addRefreshToken(manager, session.id, issued.refreshTokenHash);
+      await this.sessions.spendRefreshToken(manager, hash, TokensService.sealReplay(refreshToken, issued.tokens));
+      await this.sessions.touch(manager, session.id);
+      return { tokens: issued.tokens };
+    });
+
+    if ('reusedInSession' in outcome) {
+      // Committed before failing the request, so the session stays ended.
+      await this.revocations.markRevoked([outcome.reusedInSession]);
+      throw new AppError(ErrorCode.REFRESH_TOKEN_REUSED, 401, 'This refresh token was already used; the session has been ended.');
+    }
+    return outcome.tokens;
+  }
+
+  async list(user: AuthUser): Promise<SessionResponse[]> {
+    const sessions = await this.sessions.listActive(user.userId, this.config.session.idleTtlSeconds);
+    return sessions.map((session) => toSessionResponse(session, user.sessionId));
+  }
+
+  /** Ends one of the user's own sessions; anyone else's id is a 404. */
+  async revokeOwn(user: AuthUser, sessionId: string): Promise<void> {
+    const ended = await this.end(user.userId, 'user_revoked', { sessionId });
+    if (ended.length === 0) throw new AppError(ErrorCode.SESSION_NOT_FOUND, 404, 'No such session.');
+  }
+
+  /** Ends sessions and makes their access tokens fail at once. */
+  async end(
+    userId: string,
+    reason: SessionEndReason,
+    only?: { sessionId?: string; exceptSessionId?: string },
+  ): Promise<string[]> {
+    const ended = await this.sessions.revoke(userId, reason, only);
+    await this.revocations.markRevoked(ended);
+    return ended;
+  }
+}
