@@ -5,7 +5,6 @@ import { Logger } from 'nestjs-pino';
 
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './core/config/config.js';
-import { sendProblem } from './core/errors/problem-details.filter.js';
 import { setupSwagger } from './core/http/swagger.js';
 import { createValidationPipe } from './core/http/validation.js';
 import { correlationIdFor } from './core/logging/correlation-id.js';
@@ -34,7 +33,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
-  const logger = app.get(Logger);
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('X-Correlation-ID', request.id);
     reply.header('X-Content-Type-Options', 'nosniff');
@@ -46,8 +44,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  // Errors Fastify raises before Nest sees the request (body too large, unreadable JSON, wrong content type).
-  fastify.setErrorHandler((error, request, reply) => sendProblem(request, reply, error, logger as never));
+  // JSON only: other bodies are 415 rather than strings that fail validation field by field.
+  fastify.removeContentTypeParser(['text/plain']);
 
   setupSwagger(app);
   if (config.rabbitmqUrl) {

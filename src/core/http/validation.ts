@@ -21,10 +21,11 @@ export const PASSWORD_MAX = 128;
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
-      // class-validator names the property at the start of its message, we name the field separately.
-      ({ field, message: error.constraints?.whitelistValidation === message ? 'is not allowed' : message }),
-    );
+    const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) => ({
+      field,
+      // class-validator starts its messages with the property name; the field is named separately here.
+      message: constraint === 'whitelistValidation' ? 'is not allowed' : message.replace(`${error.property} `, ''),
+    }));
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }

@@ -1,0 +1,206 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { resolve } from 'node:path';
+
+import { generateRsaKeyPair } from '../auth/signing-keys.js';
+import { ConfigError, loadConfig } from './config.js';
+
+const pair = generateRsaKeyPair();
+
+const PRODUCTION_ENV = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://app:secret@db:5432/users',
+  REDIS_URL: 'redis://cache:6379',
+  RABBITMQ_URL: 'amqp://mq:5672',
+  JWT_PRIVATE_KEY: pair.privateKeyPem,
+  JWT_PUBLIC_KEY: pair.publicKeyPem,
+};
+
+function configErrorOf(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+
+    expect(config).toEqual({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      dataDir: resolve('.data'),
+      embeddedDatabasePort: 54329,
+      redisUrl: undefined,
+      redisKeyPrefix: 'user-service',
+      rabbitmqUrl: undefined,
+      logLevel: 'info',
+      trustProxy: false,
+      bodyLimitBytes: 16_384,
+      bcryptCost: 12,
+      jwt: {
+        privateKeyPem: undefined,
+        publicKeyPem: undefined,
+        keyId: undefined,
+        issuer: 'user-service',
+        audience: 'ecommerce-platform',
+        accessTtlSeconds: 900,
+      },
+      session: { idleTtlSeconds: 30 * 86_400, absoluteTtlSeconds: 90 * 86_400, refreshReuseGraceSeconds: 10 },
+      rateLimits: {
+        register: { limit: 10, windowSeconds: 60 },
+        login: { limit: 20, windowSeconds: 60 },
+        loginPerAccount: { limit: 10, windowSeconds: 300 },
+        refresh: { limit: 60, windowSeconds: 60 },
+      },
+      idempotencyTtlSeconds: 86_400,
+      admin: { email: undefined, password: undefined },
+    });
+  });
+
+  it('reads given values, treating blank ones as unset', () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '8080',
+      HOST: '  ',
+      TRUST_PROXY: 'YES',
+      BCRYPT_COST: '4',
+      LOG_LEVEL: 'debug',
+      DATABASE_URL: 'postgresql://localhost/users',
+      RATE_LIMIT_LOGIN_LIMIT: '5',
+      RATE_LIMIT_LOGIN_WINDOW_SECONDS: '30',
+      ADMIN_EMAIL: ' Admin@Example.COM ',
+      ADMIN_PASSWORD: 'a-long-admin-password-1',
+    });
+
+    expect(config.nodeEnv).toBe('test');
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.trustProxy).toBe(true);
+    expect(config.bcryptCost).toBe(4);
+    expect(config.logLevel).toBe('debug');
+    expect(config.databaseUrl).toBe('postgresql://localhost/users');
+    expect(config.rateLimits.login).toEqual({ limit: 5, windowSeconds: 30 });
+    expect(config.admin).toEqual({ email: 'admin@example.com', password: 'a-long-admin-password-1' });
+  });
+
+  it.each([
+    ['NODE_ENV', 'staging'],
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['BCRYPT_COST', '3'],
+    ['BCRYPT_COST', '16'],
+    ['LOG_LEVEL', 'loud'],
+    ['TRUST_PROXY', 'maybe'],
+    ['DATABASE_URL', 'mysql://localhost/users'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://cache:6379'],
+    ['RABBITMQ_URL', 'redis://mq:5672'],
+    ['BODY_LIMIT_BYTES', '10'],
+    ['ACCESS_TOKEN_TTL_SECONDS', '0'],
+    ['REFRESH_REUSE_GRACE_SECONDS', '301'],
+    ['RATE_LIMIT_REFRESH_LIMIT', '0'],
+    ['RATE_LIMIT_LOGIN_ACCOUNT_WINDOW_SECONDS', '86401'],
+    ['IDEMPOTENCY_TTL_SECONDS', '59'],
+  ])('names %s=%j in a one-line ConfigError', (name, value) => {
+    const error = configErrorOf({ [name]: value });
+
+    expect(error.message).toMatch(/^Invalid configuration: /);
+    expect(error.message).toContain(name);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('names every bad variable at once, on one line', () => {
+    const error = configErrorOf({ PORT: 'x', BCRYPT_COST: '99', REDIS_URL: 'ftp://x', LOG_LEVEL: 'chatty' });
+
+    for (const name of ['PORT', 'BCRYPT_COST', 'REDIS_URL', 'LOG_LEVEL']) expect(error.message).toContain(name);
+    expect(error.message.split('\n')).toHaveLength(1);
+  });
+
+  it('refuses an idle timeout longer than the absolute one', () => {
+    const error = configErrorOf({ SESSION_IDLE_TTL_SECONDS: '7200', SESSION_ABSOLUTE_TTL_SECONDS: '3600' });
+
+    expect(error.message).toContain('SESSION_IDLE_TTL_SECONDS must not exceed SESSION_ABSOLUTE_TTL_SECONDS');
+  });
+
+  it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
+    expect(configErrorOf({ ADMIN_EMAIL: 'admin@example.com' }).message).toContain(
+      'ADMIN_EMAIL and ADMIN_PASSWORD must be given together',
+    );
+    expect(configErrorOf({ ADMIN_PASSWORD: 'secret-password-1' }).message).toContain(
+      'ADMIN_EMAIL and ADMIN_PASSWORD must be given together',
+    );
+  });
+
+  describe('JWT keys', () => {
+    it('must be given together', () => {
+      expect(configErrorOf({ JWT_PRIVATE_KEY: pair.privateKeyPem }).message).toContain(
+        'JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be given together',
+      );
+      expect(configErrorOf({ JWT_PUBLIC_KEY: pair.publicKeyPem }).message).toContain(
+        'JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be given together',
+      );
+    });
+
+    it('must be PEM-encoded', () => {
+      const error = configErrorOf({ JWT_PRIVATE_KEY: 'not-a-key', JWT_PUBLIC_KEY: pair.publicKeyPem });
+
+      expect(error.message).toContain('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be PEM-encoded keys');
+    });
+
+    it('turns escaped \\n sequences back into newlines', () => {
+      const escape = (pem: string) => pem.replace(/\n/g, '\\n');
+      expect(escape(pair.privateKeyPem)).not.toContain('\n');
+
+      const config = loadConfig({ JWT_PRIVATE_KEY: escape(pair.privateKeyPem), JWT_PUBLIC_KEY: escape(pair.publicKeyPem) });
+
+      expect(config.jwt.privateKeyPem).toBe(pair.privateKeyPem);
+      expect(config.jwt.publicKeyPem).toBe(pair.publicKeyPem);
+      expect(() => createPrivateKey(config.jwt.privateKeyPem!)).not.toThrow();
+      expect(() => createPublicKey(config.jwt.publicKeyPem!)).not.toThrow();
+    });
+
+    it('keeps keys given with real newlines usable', () => {
+      const config = loadConfig({ JWT_PRIVATE_KEY: pair.privateKeyPem, JWT_PUBLIC_KEY: pair.publicKeyPem, JWT_KEY_ID: 'k1' });
+
+      expect(config.jwt.keyId).toBe('k1');
+      expect(() => createPrivateKey(config.jwt.privateKeyPem!)).not.toThrow();
+    });
+  });
+
+  describe('production', () => {
+    it('starts with every required setting', () => {
+      const config = loadConfig(PRODUCTION_ENV);
+
+      expect(config.nodeEnv).toBe('production');
+      expect(config.databaseUrl).toBe(PRODUCTION_ENV.DATABASE_URL);
+    });
+
+    it('names every missing setting in one line', () => {
+      const error = configErrorOf({ NODE_ENV: 'production' });
+
+      expect(error.message).toContain(
+        'production needs DATABASE_URL, REDIS_URL, RABBITMQ_URL, JWT_PRIVATE_KEY, JWT_PUBLIC_KEY',
+      );
+      expect(error.message).not.toContain('\n');
+    });
+
+    it.each(['DATABASE_URL', 'REDIS_URL', 'RABBITMQ_URL'] as const)('refuses a blank %s', (name) => {
+      const error = configErrorOf({ ...PRODUCTION_ENV, [name]: '   ' });
+
+      expect(error.message).toBe(`Invalid configuration: production needs ${name}`);
+    });
+
+    it('refuses to run without the signing keys', () => {
+      const error = configErrorOf({ ...PRODUCTION_ENV, JWT_PRIVATE_KEY: undefined, JWT_PUBLIC_KEY: undefined });
+
+      expect(error.message).toBe('Invalid configuration: production needs JWT_PRIVATE_KEY, JWT_PUBLIC_KEY');
+    });
+  });
+});

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import request from 'supertest';
+export type TestAgent = ReturnType<typeof request>;
+
+import { createApp } from '../../src/app.js';
+import { type AppConfig, loadConfig } from '../../src/core/config/config.js';
+
+export const redisUrl = () => process.env.TEST_REDIS_URL || undefined;
+export const rabbitmqUrl = () => process.env.TEST_RABBITMQ_URL || undefined;
+
+/** describe for tests that need Redis: skipped, loudly, only where globalSetup found none (never under CI). */
+export const describeWithRedis = (name: string, fn: () => void) =>
+  (redisUrl() ? describe : describe.skip)(redisUrl() ? name : `${name} [SKIPPED: no Redis]`, fn);
+
+export const describeWithRabbitMq = (name: string, fn: () => void) =>
+  (rabbitmqUrl() ? describe : describe.skip)(rabbitmqUrl() ? name : `${name} [SKIPPED: no RabbitMQ]`, fn);
+
+function adminClient(): Client {
+  return new Client({ connectionString: process.env.TEST_DATABASE_URL });
+}
+
+/** A database of this test file's own, cloned from the migrated template. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `user_service_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = adminClient();
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${process.env.TEST_DATABASE_TEMPLATE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = adminClient();
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  http: () => TestAgent;
+  databaseUrl: string;
+  close: () => Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Environment overrides, as an operator would set them. */
+  env?: Record<string, string | undefined>;
+  /** Use Redis when the machine has it (default), or the in-process store. */
+  redis?: boolean;
+  /** Reuse a database instead of creating one (the owner drops it). */
+  databaseUrl?: string;
+}
+
+/** Boots the real hybrid app in-process against its own database, Redis key prefix and (optionally) broker. */
+export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.databaseUrl ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? database!.url;
+  const prefix = `user-service-test:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const useRedis = options.redis !== false && redisUrl();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: useRedis ? redisUrl() : undefined,
+    REDIS_KEY_PREFIX: prefix,
+    JWT_PRIVATE_KEY: process.env.TEST_JWT_PRIVATE_KEY,
+    JWT_PUBLIC_KEY: process.env.TEST_JWT_PUBLIC_KEY,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_REGISTER_LIMIT: '10000',
+    RATE_LIMIT_LOGIN_LIMIT: '10000',
+    RATE_LIMIT_LOGIN_ACCOUNT_LIMIT: '10000',
+    RATE_LIMIT_REFRESH_LIMIT: '10000',
+    ...options.env,
+  });
+  const app = await createApp(config);
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    config,
+    databaseUrl,
+    http: () => request(app.getHttpServer()),
+    close: async () => {
+      await app.close();
+      if (useRedis) await deleteKeys(`${prefix}*`);
+      await database?.drop();
+    },
+  };
+}
+
+/** Removes only this test's keys (the Redis is shared: never FLUSHALL). */
+async function deleteKeys(pattern: string): Promise<void> {
+  const redis = new Redis(redisUrl()!);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function query<T = Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
