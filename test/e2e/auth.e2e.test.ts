@@ -130,8 +130,10 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
 
     it('re-hashes a password stored at another bcrypt cost on the next login', async () => {
       const user = await registerUser(t.http);
-      const bcrypt = (await import('bcrypt')).default;
-      await query(t.databaseUrl, 'UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, await bcrypt.hash(user.password, 5)]);
+      const { PasswordHasher } = await import('../../src/core/auth/password-hasher.js');
+      const { loadConfig } = await import('../../src/core/config/config.js');
+      const costFive = new PasswordHasher(loadConfig({ BCRYPT_COST: '5' }));
+      await query(t.databaseUrl, 'UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, await costFive.hash(user.password)]);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
       const [row] = await query(t.databaseUrl, 'SELECT password_hash FROM users WHERE id = $1', [user.id]);
       expect(row.password_hash).toMatch(/^\$2[aby]\$04\$/);

@@ -23,7 +23,7 @@ export function seal(key: Buffer, plaintext: string): Buffer {
 /** Returns undefined when the key is wrong or the box was tampered with. */
 export function open(key: Buffer, box: Buffer): string | undefined {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(0, IV_BYTES));
+    const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
     decipher.setAuthTag(box.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
     return Buffer.concat([decipher.update(box.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
   } catch {

@@ -82,7 +82,13 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     .send(problemDetails(problem.status, problem.code, problem.detail, request.id, problem.errors));
 }
 
-/** Renders every HTTP error as RFC 9457 problem+json. */
+function isHealthReport(error: unknown): error is HttpException {
+  if (!(error instanceof HttpException) || error.getStatus() !== 503) return false;
+  const body = error.getResponse();
+  return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
+}
+
+/** Renders every HTTP error as RFC 9457 problem+json (readiness reports excepted). */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
@@ -92,6 +98,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     if (reply.sent) return;
+    if (isHealthReport(error)) {
+      // Readiness answers 503 with terminus's own body, which names the failing dependency.
+      void reply.status(503).send(error.getResponse());
+      return;
+    }
     sendProblem(http.getRequest<FastifyRequest>(), reply, error, this.logger);
   }
 }

@@ -24,7 +24,12 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
     const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) => ({
       field,
       // class-validator starts its messages with the property name; the field is named separately here.
-      message: constraint === 'whitelistValidation' ? 'is not allowed' : message.replace(`${error.property} `, ''),
+      message:
+        constraint === 'whitelistValidation'
+          ? 'is not allowed'
+          : message.startsWith(`${error.property} `)
+            ? message.slice(error.property.length + 1)
+            : message,
     }));
     return [...own, ...flatten(error.children ?? [], field)];
   });

@@ -31,6 +31,8 @@ export class SessionRevocations implements OnApplicationShutdown {
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {
+    // A mark still waiting for the cache is known here even if the cache answers again.
+    if (this.pending.has(sessionId)) return true;
     try {
       return (await this.store.get(key(sessionId))) !== undefined;
     } catch {
@@ -61,13 +63,14 @@ export class SessionRevocations implements OnApplicationShutdown {
 
   private async retry(lastDelayMs: number): Promise<void> {
     const now = Date.now();
-    const due = [...this.pending].filter(([, until]) => until > now);
-    this.pending.clear();
+    for (const [id, until] of this.pending) if (until <= now) this.pending.delete(id);
+    const due = [...this.pending];
     if (due.length === 0) return;
     try {
       await this.store.setMany(due.map(([id, until]) => ({ key: key(id), value: 1, ttl: until - now })));
+      // Marks stay pending until written, so this replica keeps refusing them meanwhile.
+      for (const [id] of due) this.pending.delete(id);
     } catch {
-      for (const [id, until] of due) this.pending.set(id, until);
       this.scheduleRetry(Math.min(lastDelayMs * 2, 30_000));
     }
   }

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+
+import bcrypt from 'bcrypt';
+import type { EntityManager } from 'typeorm';
+
+import { PasswordHasher } from '../../core/auth/password-hasher.js';
+import { loadConfig } from '../../core/config/config.js';
+import { AppError } from '../../core/errors/app-error.js';
+import type { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
+import type { MetricsService } from '../../core/metrics/metrics.service.js';
+import type { UserStatus } from '../users/user.entity.js';
+import type { UsersService } from '../users/users.service.js';
+import type { UserWithPassword } from '../users/users.repository.js';
+import { AuthService } from './auth.service.js';
+import type { ClientInfo } from './client-info.js';
+import type { TokensResponse } from './dto/auth.response.js';
+import type { SessionsService } from './sessions.service.js';
+
+const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' });
+const PASSWORD = 'correct-horse-battery-staple';
+const client: ClientInfo = { ip: '203.0.113.7', userAgent: 'jest' };
+const manager = { name: 'fake-manager' } as unknown as EntityManager;
+const issued: TokensResponse = { accessToken: 'header.payload.signature', refreshToken: 'refresh', tokenType: 'Bearer', expiresIn: 900 };
+
+let hasher: PasswordHasher;
+let hashAtCost4: string;
+
+beforeAll(async () => {
+  hasher = new PasswordHasher(config);
+  await hasher.onModuleInit();
+  hashAtCost4 = await hasher.hash(PASSWORD);
+});
+
+function userWith(overrides: { status?: UserStatus; statusUntil?: Date | null; passwordHash?: string } = {}): UserWithPassword {
+  return {
+    id: randomUUID(),
+    email: 'ada@example.com',
+    name: 'Ada Lovelace',
+    mobile: null,
+    role: 'user',
+    status: 'active',
+    statusReason: null,
+    statusUntil: null,
+    emailVerified: false,
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    updatedAt: new Date('2026-01-02T00:00:00Z'),
+    passwordHash: hashAtCost4,
+    ...overrides,
+  };
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  return error as AppError;
+}
+
+describe('AuthService', () => {
+  let users: { findForPasswordCheck: jest.Mock; reactivate: jest.Mock; updatePasswordHash: jest.Mock; create: jest.Mock };
+  let sessions: { transaction: jest.Mock; start: jest.Mock; end: jest.Mock };
+  let idempotency: { claim: jest.Mock; complete: jest.Mock };
+  let metrics: { countLogin: jest.Mock };
+  let verify: jest.SpiedFunction<PasswordHasher['verify']>;
+  let service: AuthService;
+
+  beforeEach(() => {
+    users = {
+      findForPasswordCheck: jest.fn().mockResolvedValue(null),
+      reactivate: jest.fn().mockResolvedValue(undefined),
+      updatePasswordHash: jest.fn().mockResolvedValue(undefined),
+      create: jest.fn(),
+    };
+    sessions = {
+      transaction: jest.fn(<T>(work: (m: EntityManager) => Promise<T>) => work(manager)),
+      start: jest.fn().mockResolvedValue(issued),
+      end: jest.fn().mockResolvedValue([]),
+    };
+    idempotency = { claim: jest.fn().mockResolvedValue(undefined), complete: jest.fn().mockResolvedValue(undefined) };
+    metrics = { countLogin: jest.fn() };
+    verify = jest.spyOn(hasher, 'verify');
+    service = new AuthService(
+      users as unknown as UsersService,
+      sessions as unknown as SessionsService,
+      hasher,
+      idempotency as unknown as IdempotencyService,
+      metrics as unknown as MetricsService,
+    );
+  });
+
+  afterEach(() => verify.mockRestore());
+
+  describe('login', () => {
+    it('signs in with the right password', async () => {
+      const user = userWith();
+      users.findForPasswordCheck.mockResolvedValue(user);
+
+      const response = await service.login({ email: user.email, password: PASSWORD }, client);
+
+      expect(users.findForPasswordCheck).toHaveBeenCalledWith({ email: user.email });
+      expect(sessions.start).toHaveBeenCalledWith(manager, user, client);
+      expect(response).toEqual({
+        ...issued,
+        user: {
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          mobile: null,
+          role: 'user',
+          status: 'active',
+          emailVerified: false,
+          createdAt: '2026-01-01T00:00:00.000Z',
+          updatedAt: '2026-01-02T00:00:00.000Z',
+        },
+      });
+      expect(response.user).not.toHaveProperty('passwordHash');
+      expect(metrics.countLogin).toHaveBeenCalledWith('success');
+      expect(users.updatePasswordHash).not.toHaveBeenCalled();
+      expect(users.reactivate).not.toHaveBeenCalled();
+    });
+
+    it('answers an unknown email with 401 INVALID_CREDENTIALS after one full password check', async () => {
+      users.findForPasswordCheck.mockResolvedValue(null);
+
+      const error = await rejectionOf(service.login({ email: 'nobody@example.com', password: PASSWORD }, client));
+
+      expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+      expect(verify).toHaveBeenCalledTimes(1);
+      expect(verify).toHaveBeenCalledWith(PASSWORD, undefined);
+      await expect(verify.mock.results[0]!.value).resolves.toBe(false);
+      expect(metrics.countLogin).toHaveBeenCalledTimes(1);
+      expect(metrics.countLogin).toHaveBeenCalledWith('invalid_credentials');
+      expect(sessions.start).not.toHaveBeenCalled();
+    });
+
+    it('answers a wrong password exactly as an unknown email', async () => {
+      const user = userWith();
+      users.findForPasswordCheck.mockResolvedValue(user);
+
+      const wrong = await rejectionOf(service.login({ email: user.email, password: 'not-the-password-1' }, client));
+      users.findForPasswordCheck.mockResolvedValue(null);
+      const unknown = await rejectionOf(service.login({ email: 'nobody@example.com', password: PASSWORD }, client));
+
+      expect(wrong).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+      expect({ code: wrong.code, status: wrong.status, detail: wrong.detail }).toEqual({
+        code: unknown.code,
+        status: unknown.status,
+        detail: unknown.detail,
+      });
+      expect(verify).toHaveBeenCalledTimes(2);
+      expect(verify).toHaveBeenNthCalledWith(1, 'not-the-password-1', user.passwordHash);
+      expect(metrics.countLogin.mock.calls).toEqual([['invalid_credentials'], ['invalid_credentials']]);
+      expect(sessions.start).not.toHaveBeenCalled();
+    });
+
+    it('reveals a blocked account only to someone who knows its password', async () => {
+      users.findForPasswordCheck.mockResolvedValue(userWith({ status: 'blocked' }));
+
+      const wrong = await rejectionOf(service.login({ email: 'ada@example.com', password: 'not-the-password-1' }, client));
+      expect(wrong).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+
+      const right = await rejectionOf(service.login({ email: 'ada@example.com', password: PASSWORD }, client));
+      expect(right).toMatchObject({ code: 'ACCOUNT_BLOCKED', status: 403 });
+
+      expect(metrics.countLogin.mock.calls).toEqual([['invalid_credentials'], ['account_blocked']]);
+      expect(sessions.start).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['suspended', new Date(Date.now() + 3_600_000), 'ACCOUNT_SUSPENDED', 'account_suspended'],
+      ['suspended', null, 'ACCOUNT_SUSPENDED', 'account_suspended'],
+      ['deactivated', null, 'ACCOUNT_DEACTIVATED', 'account_deactivated'],
+    ] as const)('refuses a %s account (until %s) with 403 %s', async (status, statusUntil, code, outcome) => {
+      users.findForPasswordCheck.mockResolvedValue(userWith({ status, statusUntil }));
+
+      const error = await rejectionOf(service.login({ email: 'ada@example.com', password: PASSWORD }, client));
+
+      expect(error).toMatchObject({ code, status: 403 });
+      expect(metrics.countLogin).toHaveBeenCalledWith(outcome);
+      expect(users.reactivate).not.toHaveBeenCalled();
+      expect(sessions.start).not.toHaveBeenCalled();
+    });
+
+    it('reactivates an account whose suspension has lapsed', async () => {
+      const user = userWith({ status: 'suspended', statusUntil: new Date(Date.now() - 1000) });
+      users.findForPasswordCheck.mockResolvedValue(user);
+
+      const response = await service.login({ email: user.email, password: PASSWORD }, client);
+
+      expect(users.reactivate).toHaveBeenCalledWith(user.id);
+      expect(response.user.status).toBe('active');
+      expect(metrics.countLogin).toHaveBeenCalledWith('success');
+    });
+
+    it('rehashes a password hashed at another cost', async () => {
+      const costFive = new PasswordHasher(loadConfig({ BCRYPT_COST: '5' }));
+      const user = userWith({ passwordHash: await costFive.hash(PASSWORD) });
+      users.findForPasswordCheck.mockResolvedValue(user);
+
+      await service.login({ email: user.email, password: PASSWORD }, client);
+
+      expect(users.updatePasswordHash).toHaveBeenCalledTimes(1);
+      const [id, newHash] = users.updatePasswordHash.mock.calls[0] as [string, string];
+      expect(id).toBe(user.id);
+      expect(bcrypt.getRounds(newHash)).toBe(4);
+      await expect(hasher.verify(PASSWORD, newHash)).resolves.toBe(true);
+    });
+  });
+
+  describe('register', () => {
+    const dto = { email: 'ada@example.com', password: PASSWORD, name: 'Ada Lovelace' };
+
+    it('creates the user and its first session, answering 201', async () => {
+      const user = userWith();
+      users.create.mockResolvedValue(user);
+
+      const response = await service.register(dto, client);
+
+      const [usedManager, newUser] = users.create.mock.calls[0] as [EntityManager, { passwordHash: string }];
+      expect(usedManager).toBe(manager);
+      expect(newUser).toMatchObject({ email: dto.email, name: dto.name, mobile: null });
+      await expect(hasher.verify(PASSWORD, newUser.passwordHash)).resolves.toBe(true);
+      expect(sessions.start).toHaveBeenCalledWith(manager, user, client);
+      expect(response).toMatchObject({ status: 201, body: { ...issued, user: { id: user.id } } });
+      expect(idempotency.claim).not.toHaveBeenCalled();
+    });
+
+    it('replays the stored answer of a repeated Idempotency-Key without creating anything', async () => {
+      const stored = { status: 201, body: { ...issued, user: { id: 'first' } } };
+      idempotency.claim.mockResolvedValue(stored);
+
+      await expect(service.register(dto, client, 'key-1')).resolves.toBe(stored);
+
+      expect(idempotency.claim).toHaveBeenCalledWith(manager, { scope: 'POST /auth/register', key: 'key-1', body: dto });
+      expect(users.create).not.toHaveBeenCalled();
+      expect(idempotency.complete).not.toHaveBeenCalled();
+    });
+
+    it('stores the answer of a first Idempotency-Key in the same transaction', async () => {
+      users.create.mockResolvedValue(userWith());
+
+      const response = await service.register(dto, client, 'key-2');
+
+      expect(idempotency.complete).toHaveBeenCalledWith(manager, { scope: 'POST /auth/register', key: 'key-2', body: dto }, response);
+    });
+
+    it('refuses an invalid Idempotency-Key before doing any work', async () => {
+      const error = await rejectionOf(service.register(dto, client, 'has spaces'));
+
+      expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+      expect(sessions.transaction).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('logout', () => {
+    it('ends only the current session', async () => {
+      await service.logout({ userId: 'u1', role: 'user', sessionId: 's1', exp: 0 });
+
+      expect(sessions.end).toHaveBeenCalledWith('u1', 'logout', { sessionId: 's1' });
+    });
+
+    it('ends every session on logout-all', async () => {
+      await service.logoutAll({ userId: 'u1', role: 'user', sessionId: 's1', exp: 0 });
+
+      expect(sessions.end).toHaveBeenCalledWith('u1', 'logout_all');
+    });
+  });
+});

@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+
+import { JwtService } from '@nestjs/jwt';
+import type { EntityManager } from 'typeorm';
+
+import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import { generateRsaKeyPair, JWT_ALGORITHM } from '../../core/auth/signing-keys.js';
+import { loadConfig } from '../../core/config/config.js';
+import { AppError } from '../../core/errors/app-error.js';
+import type { UserStatus } from '../users/user.entity.js';
+import type { TokensResponse } from './dto/auth.response.js';
+import { RefreshTokenEntity } from './refresh-token.entity.js';
+import { SessionEntity } from './session.entity.js';
+import type { SessionRevocations } from './session-revocations.js';
+import type { LockedSession, SessionsRepository } from './sessions.repository.js';
+import { SessionsService } from './sessions.service.js';
+import { type AccessTokenClaims, TokensService } from './tokens.service.js';
+
+const keys = generateRsaKeyPair();
+const config = loadConfig({ NODE_ENV: 'test', SESSION_IDLE_TTL_SECONDS: '3600', REFRESH_REUSE_GRACE_SECONDS: '10' });
+const jwt = new JwtService({
+  privateKey: keys.privateKeyPem,
+  publicKey: keys.publicKeyPem,
+  signOptions: {
+    algorithm: JWT_ALGORITHM,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    expiresIn: config.jwt.accessTtlSeconds,
+  },
+  verifyOptions: { algorithms: [JWT_ALGORITHM], issuer: config.jwt.issuer, audience: config.jwt.audience },
+});
+const tokensService = new TokensService(jwt, config);
+
+const SECOND = 1000;
+const manager = { name: 'fake-manager' } as unknown as EntityManager;
+
+function fakeRepository() {
+  return {
+    transaction: jest.fn(<T>(work: (m: EntityManager) => Promise<T>) => work(manager)),
+    create: jest.fn().mockResolvedValue(undefined),
+    addRefreshToken: jest.fn().mockResolvedValue(undefined),
+    lockByRefreshToken: jest.fn(),
+    spendRefreshToken: jest.fn().mockResolvedValue(undefined),
+    touch: jest.fn().mockResolvedValue(undefined),
+    revoke: jest.fn().mockResolvedValue([]),
+    listActive: jest.fn().mockResolvedValue([]),
+  };
+}
+
+interface Found {
+  locked: LockedSession;
+  token: RefreshTokenEntity;
+}
+
+function found(
+  refreshToken: string,
+  overrides: {
+    session?: Partial<SessionEntity>;
+    token?: Partial<RefreshTokenEntity>;
+    user?: { status?: UserStatus; statusUntil?: Date | null };
+  } = {},
+): Found {
+  const now = Date.now();
+  const session = Object.assign(new SessionEntity(), {
+    id: randomUUID(),
+    userId: randomUUID(),
+    createdAt: new Date(now - 60 * SECOND),
+    lastUsedAt: new Date(now - 30 * SECOND),
+    expiresAt: new Date(now + 86_400 * SECOND),
+    revokedAt: null,
+    revokedReason: null,
+    ip: '203.0.113.7',
+    userAgent: 'jest',
+    ...overrides.session,
+  });
+  const token = Object.assign(new RefreshTokenEntity(), {
+    tokenHash: TokensService.hash(refreshToken),
+    sessionId: session.id,
+    createdAt: new Date(now - 30 * SECOND),
+    spentAt: null,
+    replay: null,
+    ...overrides.token,
+  });
+  return {
+    locked: { session, user: { role: 'user', status: 'active', statusUntil: null, ...overrides.user } },
+    token,
+  };
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  return error as AppError;
+}
+
+describe('SessionsService', () => {
+  let repository: ReturnType<typeof fakeRepository>;
+  let revocations: { markRevoked: jest.Mock };
+  let service: SessionsService;
+
+  beforeEach(() => {
+    repository = fakeRepository();
+    revocations = { markRevoked: jest.fn().mockResolvedValue(undefined) };
+    service = new SessionsService(
+      repository as unknown as SessionsRepository,
+      tokensService,
+      revocations as unknown as SessionRevocations,
+      config,
+    );
+  });
+
+  describe('start', () => {
+    it('creates the session named in the access token, storing only the refresh token hash', async () => {
+      const user = { id: randomUUID(), role: 'admin' };
+
+      const tokens = await service.start(manager, user, { ip: '198.51.100.1', userAgent: 'curl/8' });
+
+      expect(repository.create).toHaveBeenCalledTimes(1);
+      const [usedManager, session, ttl, hash] = repository.create.mock.calls[0] as [EntityManager, { id: string }, number, Buffer];
+      expect(usedManager).toBe(manager);
+      expect(session).toEqual({ id: expect.any(String), userId: user.id, ip: '198.51.100.1', userAgent: 'curl/8' });
+      expect(ttl).toBe(config.session.absoluteTtlSeconds);
+      expect(hash.equals(TokensService.hash(tokens.refreshToken))).toBe(true);
+
+      const claims = await jwt.verifyAsync<AccessTokenClaims & { sub: string }>(tokens.accessToken);
+      expect(claims).toMatchObject({ sub: user.id, sid: session.id, role: 'admin' });
+      expect(tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: config.jwt.accessTtlSeconds });
+    });
+  });
+
+  describe('refresh', () => {
+    const oldToken = 'the-refresh-token-being-presented';
+
+    it('answers an unknown token with 401 UNAUTHENTICATED', async () => {
+      repository.lockByRefreshToken.mockResolvedValue(undefined);
+
+      const error = await rejectionOf(service.refresh(oldToken));
+
+      expect(error).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+      expect(repository.lockByRefreshToken).toHaveBeenCalledWith(manager, TokensService.hash(oldToken));
+      expect(repository.addRefreshToken).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['revoked', { revokedAt: new Date(Date.now() - SECOND), revokedReason: 'logout' as const }],
+      ['past its absolute expiry', { expiresAt: new Date(Date.now() - SECOND) }],
+      ['idle for longer than the idle timeout', { lastUsedAt: new Date(Date.now() - 3601 * SECOND) }],
+    ])('answers a token of a session %s with 401 UNAUTHENTICATED', async (_label, session) => {
+      repository.lockByRefreshToken.mockResolvedValue(found(oldToken, { session }));
+
+      const error = await rejectionOf(service.refresh(oldToken));
+
+      expect(error).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+      expect(repository.addRefreshToken).not.toHaveBeenCalled();
+      expect(repository.spendRefreshToken).not.toHaveBeenCalled();
+      expect(repository.revoke).not.toHaveBeenCalled();
+    });
+
+    it('rotates a valid token: new tokens, old one spent with a replay only it can open', async () => {
+      const row = found(oldToken);
+      repository.lockByRefreshToken.mockResolvedValue(row);
+      const { session } = row.locked;
+
+      const tokens = await service.refresh(oldToken);
+
+      expect(tokens.refreshToken).not.toBe(oldToken);
+      expect(tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: config.jwt.accessTtlSeconds });
+      const claims = await jwt.verifyAsync<AccessTokenClaims & { sub: string }>(tokens.accessToken);
+      expect(claims).toMatchObject({ sub: session.userId, sid: session.id, role: 'user' });
+
+      expect(repository.addRefreshToken).toHaveBeenCalledWith(manager, session.id, TokensService.hash(tokens.refreshToken));
+      expect(repository.spendRefreshToken).toHaveBeenCalledWith(manager, TokensService.hash(oldToken), expect.any(Buffer));
+      expect(repository.touch).toHaveBeenCalledWith(manager, session.id);
+
+      const replay = repository.spendRefreshToken.mock.calls[0]![2] as Buffer;
+      expect(TokensService.openReplay(oldToken, replay)).toEqual(tokens);
+      expect(TokensService.openReplay(tokens.refreshToken, replay)).toBeUndefined();
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+
+    it('lets a user whose suspension has lapsed refresh', async () => {
+      repository.lockByRefreshToken.mockResolvedValue(
+        found(oldToken, { user: { status: 'suspended', statusUntil: new Date(Date.now() - SECOND) } }),
+      );
+
+      await expect(service.refresh(oldToken)).resolves.toMatchObject({ tokenType: 'Bearer' });
+    });
+
+    it.each([
+      ['blocked', null, 'ACCOUNT_BLOCKED'],
+      ['suspended', null, 'ACCOUNT_SUSPENDED'],
+      ['suspended', new Date(Date.now() + 3600 * SECOND), 'ACCOUNT_SUSPENDED'],
+      ['deactivated', null, 'ACCOUNT_DEACTIVATED'],
+    ] as const)('refuses a %s user (until %s) with 403 %s and issues nothing', async (status, statusUntil, code) => {
+      repository.lockByRefreshToken.mockResolvedValue(found(oldToken, { user: { status, statusUntil } }));
+
+      const error = await rejectionOf(service.refresh(oldToken));
+
+      expect(error).toMatchObject({ code, status: 403 });
+      expect(repository.addRefreshToken).not.toHaveBeenCalled();
+      expect(repository.spendRefreshToken).not.toHaveBeenCalled();
+    });
+
+    it('gives a token spent within the grace window the same answer again, issuing nothing new', async () => {
+      const firstAnswer: TokensResponse = { accessToken: 'a.b.c', refreshToken: 'next', tokenType: 'Bearer', expiresIn: 900 };
+      repository.lockByRefreshToken.mockResolvedValue(
+        found(oldToken, {
+          token: { spentAt: new Date(Date.now() - 3 * SECOND), replay: TokensService.sealReplay(oldToken, firstAnswer) },
+        }),
+      );
+
+      await expect(service.refresh(oldToken)).resolves.toEqual(firstAnswer);
+
+      expect(repository.addRefreshToken).not.toHaveBeenCalled();
+      expect(repository.spendRefreshToken).not.toHaveBeenCalled();
+      expect(repository.touch).not.toHaveBeenCalled();
+      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+
+    it('replays the answer of a real rotation', async () => {
+      const first = found(oldToken);
+      repository.lockByRefreshToken.mockResolvedValue(first);
+      const tokens = await service.refresh(oldToken);
+      const replay = repository.spendRefreshToken.mock.calls[0]![2] as Buffer;
+      repository.lockByRefreshToken.mockResolvedValue({
+        ...first,
+        token: Object.assign(new RefreshTokenEntity(), { ...first.token, spentAt: new Date(), replay }),
+      });
+
+      await expect(service.refresh(oldToken)).resolves.toEqual(tokens);
+      expect(repository.addRefreshToken).toHaveBeenCalledTimes(1);
+    });
+
+    it.each([
+      ['after the grace window', { spentAt: new Date(Date.now() - 11 * SECOND), replay: 'sealed' }],
+      ['within the grace window but without a replay', { spentAt: new Date(Date.now() - SECOND), replay: null }],
+      ['within the grace window with a replay it cannot open', { spentAt: new Date(Date.now() - SECOND), replay: 'other' }],
+    ] as const)('ends the session when a token is reused %s', async (_label, spent) => {
+      const answer: TokensResponse = { accessToken: 'a.b.c', refreshToken: 'next', tokenType: 'Bearer', expiresIn: 900 };
+      const replay =
+        spent.replay === null ? null : TokensService.sealReplay(spent.replay === 'sealed' ? oldToken : 'another-token', answer);
+      const row = found(oldToken, { token: { spentAt: spent.spentAt, replay } });
+      const { session } = row.locked;
+      repository.lockByRefreshToken.mockResolvedValue(row);
+      repository.revoke.mockResolvedValue([session.id]);
+
+      const error = await rejectionOf(service.refresh(oldToken));
+
+      expect(error).toMatchObject({ code: 'REFRESH_TOKEN_REUSED', status: 401 });
+      expect(repository.revoke).toHaveBeenCalledWith(session.userId, 'refresh_token_reuse', { sessionId: session.id }, manager);
+      expect(revocations.markRevoked).toHaveBeenCalledWith([session.id]);
+      expect(repository.addRefreshToken).not.toHaveBeenCalled();
+      expect(repository.spendRefreshToken).not.toHaveBeenCalled();
+    });
+
+    it('commits the revocation before failing the request', async () => {
+      const row = found(oldToken, { token: { spentAt: new Date(Date.now() - 60 * SECOND), replay: null } });
+      repository.lockByRefreshToken.mockResolvedValue(row);
+      let committed = false;
+      repository.transaction.mockImplementation(async <T>(work: (m: EntityManager) => Promise<T>) => {
+        const result = await work(manager);
+        committed = true;
+        return result;
+      });
+      revocations.markRevoked.mockImplementation(() => {
+        expect(committed).toBe(true);
+        return Promise.resolve();
+      });
+
+      await expect(service.refresh(oldToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
+      expect(committed).toBe(true);
+      expect(revocations.markRevoked).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('list', () => {
+    it('maps the active sessions, marking the current one', async () => {
+      const user: AuthUser = { userId: randomUUID(), role: 'user', sessionId: randomUUID(), exp: 0 };
+      const created = new Date('2026-01-01T00:00:00Z');
+      const sessions = [user.sessionId, randomUUID()].map((id) =>
+        Object.assign(new SessionEntity(), { id, userId: user.userId, createdAt: created, lastUsedAt: created, ip: null, userAgent: null }),
+      );
+      repository.listActive.mockResolvedValue(sessions);
+
+      const listed = await service.list(user);
+
+      expect(repository.listActive).toHaveBeenCalledWith(user.userId, config.session.idleTtlSeconds);
+      expect(listed.map((s) => [s.id, s.current])).toEqual([
+        [sessions[0]!.id, true],
+        [sessions[1]!.id, false],
+      ]);
+      expect(listed[0]).toMatchObject({ createdAt: created.toISOString(), lastUsedAt: created.toISOString() });
+    });
+  });
+
+  describe('revokeOwn', () => {
+    const user: AuthUser = { userId: randomUUID(), role: 'user', sessionId: randomUUID(), exp: 0 };
+
+    it('answers 404 SESSION_NOT_FOUND when no session of the user was ended', async () => {
+      repository.revoke.mockResolvedValue([]);
+      const otherId = randomUUID();
+
+      const error = await rejectionOf(service.revokeOwn(user, otherId));
+
+      expect(error).toMatchObject({ code: 'SESSION_NOT_FOUND', status: 404 });
+      expect(repository.revoke).toHaveBeenCalledWith(user.userId, 'user_revoked', { sessionId: otherId });
+    });
+
+    it('ends the session and marks it revoked', async () => {
+      const sessionId = randomUUID();
+      repository.revoke.mockResolvedValue([sessionId]);
+
+      await service.revokeOwn(user, sessionId);
+
+      expect(repository.revoke).toHaveBeenCalledWith(user.userId, 'user_revoked', { sessionId });
+      expect(revocations.markRevoked).toHaveBeenCalledWith([sessionId]);
+    });
+  });
+
+  describe('end', () => {
+    it('marks every ended session revoked and returns their ids', async () => {
+      const ids = [randomUUID(), randomUUID()];
+      repository.revoke.mockResolvedValue(ids);
+
+      await expect(service.end('user-1', 'logout_all', { exceptSessionId: 'keep' })).resolves.toEqual(ids);
+
+      expect(repository.revoke).toHaveBeenCalledWith('user-1', 'logout_all', { exceptSessionId: 'keep' });
+      expect(revocations.markRevoked).toHaveBeenCalledWith(ids);
+    });
+  });
+});
