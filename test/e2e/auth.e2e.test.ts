@@ -252,6 +252,25 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
     });
   });
 
+  it('prunes sessions that ended over 30 days ago, with their token hashes, and nothing else', async () => {
+    const { SessionsService } = await import('../../src/modules/auth/sessions.service.js');
+    const kept = await registerUser(t.http);
+    const recentlyEnded = await registerUser(t.http);
+    const longEnded = await registerUser(t.http);
+    const longIdle = await registerUser(t.http);
+    await t.http().post('/api/v1/auth/logout').set(bearer(recentlyEnded.accessToken)).expect(204);
+    await query(t.databaseUrl, "UPDATE sessions SET revoked_at = now() - interval '31 days' WHERE user_id = $1", [longEnded.id]);
+    await query(t.databaseUrl, "UPDATE sessions SET last_used_at = now() - interval '61 days' WHERE user_id = $1", [longIdle.id]);
+
+    expect(await t.app.get(SessionsService).pruneEnded()).toBeGreaterThanOrEqual(2);
+    const left = await query(t.databaseUrl, 'SELECT user_id FROM sessions WHERE user_id = ANY($1)', [
+      [kept.id, recentlyEnded.id, longEnded.id, longIdle.id],
+    ]);
+    expect(left.map((row) => row.user_id).sort()).toEqual([kept.id, recentlyEnded.id].sort());
+    const orphans = await query(t.databaseUrl, 'SELECT 1 FROM refresh_tokens r LEFT JOIN sessions s ON s.id = r.session_id WHERE s.id IS NULL');
+    expect(orphans).toHaveLength(0);
+  });
+
   describe('access tokens', () => {
     it('refuses missing, malformed, tampered, expired and foreign-key tokens with 401 UNAUTHENTICATED', async () => {
       const user = await registerUser(t.http);

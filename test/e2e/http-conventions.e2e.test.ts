@@ -95,6 +95,16 @@ describe('HTTP conventions (e2e)', () => {
       expect(again.body.code).toBe('EMAIL_TAKEN');
     });
 
+    it('prunes expired keys', async () => {
+      const { IdempotencyService } = await import('../../src/core/idempotency/idempotency.service.js');
+      await t.http().post('/api/v1/auth/register').set('Idempotency-Key', 'key-prune-1').send(buildRegistration()).expect(201);
+      await t.http().post('/api/v1/auth/register').set('Idempotency-Key', 'key-prune-2').send(buildRegistration()).expect(201);
+      await query(t.databaseUrl, "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'key-prune-1'");
+      expect(await t.app.get(IdempotencyService).pruneExpired()).toBeGreaterThanOrEqual(1);
+      const left = await query(t.databaseUrl, "SELECT key FROM idempotency_keys WHERE key LIKE 'key-prune-%'");
+      expect(left).toEqual([{ key: 'key-prune-2' }]);
+    });
+
     it('rejects an unusable key', async () => {
       const response = await t.http().post('/api/v1/auth/register').set('Idempotency-Key', 'x'.repeat(300)).send(buildRegistration()).expect(400);
       expect(response.body.errors).toEqual([{ field: 'Idempotency-Key', message: expect.any(String) }]);

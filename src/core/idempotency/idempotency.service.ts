@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 
-import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 import { SigningKeys } from '../auth/signing-keys.js';
 import type { AppConfig } from '../config/config.js';
@@ -41,11 +42,29 @@ function canonicalJson(value: unknown): string {
  * committed answer; if the work fails, the claim rolls back with it.
  */
 @Injectable()
-export class IdempotencyService {
+export class IdempotencyService implements OnModuleInit, OnApplicationShutdown {
+  private pruneTimer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly keys: SigningKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
+
+  /** Expired keys are pruned hourly (by every replica; the delete is idempotent). */
+  onModuleInit(): void {
+    this.pruneTimer = setInterval(() => void this.pruneExpired().catch(() => undefined), 3_600_000);
+    this.pruneTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.pruneTimer);
+  }
+
+  async pruneExpired(): Promise<number> {
+    const [, count] = (await this.dataSource.query('DELETE FROM idempotency_keys WHERE expires_at <= now()')) as [unknown, number];
+    return count;
+  }
 
   static assertValidKey(key: string): void {
     if (!VALID_KEY.test(key)) {
@@ -96,10 +115,6 @@ export class IdempotencyService {
       'UPDATE idempotency_keys SET response_status = $3, response = $4 WHERE scope = $1 AND key = $2',
       [request.scope, request.key, response.status, sealed],
     );
-  }
-
-  async deleteExpired(manager: EntityManager): Promise<void> {
-    await manager.query('DELETE FROM idempotency_keys WHERE expires_at <= now()');
   }
 
   /**

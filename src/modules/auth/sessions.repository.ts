@@ -128,6 +128,21 @@ export class SessionsRepository {
     return rows.map(toSession);
   }
 
+  /**
+   * Deletes sessions (and, by cascade, their refresh token hashes) that ended
+   * longer ago than the retention, in batches so no single delete runs long.
+   */
+  async deleteEndedBefore(retentionSeconds: number, idleTtlSeconds: number, batch = 1_000): Promise<number> {
+    const [, count] = (await this.dataSource.query(
+      `DELETE FROM sessions WHERE id IN (
+         SELECT id FROM sessions
+          WHERE COALESCE(revoked_at, LEAST(expires_at, last_used_at + make_interval(secs => $2))) < now() - make_interval(secs => $1)
+          LIMIT $3)`,
+      [retentionSeconds, idleTtlSeconds, batch],
+    )) as [unknown, number];
+    return count;
+  }
+
   /** Whether a session can no longer be used (the database's answer, for when the cache cannot say). */
   async isEnded(sessionId: string, idleTtlSeconds: number): Promise<boolean> {
     const rows = (await this.dataSource.query(`SELECT 1 FROM sessions s WHERE s.id = $1 AND ${ACTIVE}`, [

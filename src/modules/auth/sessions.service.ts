@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
 import type { AuthUser } from '../../core/auth/auth.decorators.js';
@@ -20,14 +20,39 @@ const sessionEnded = () => new AppError(ErrorCode.UNAUTHENTICATED, 401, 'The ref
 
 type RefreshOutcome = { tokens: TokensResponse } | { reusedInSession: string };
 
+/** Ended sessions stay listed in exports and audits for this long, then are deleted. */
+const ENDED_SESSION_RETENTION_SECONDS = 30 * 86_400;
+
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnModuleInit, OnApplicationShutdown {
+  private pruneTimer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly tokens: TokensService,
     private readonly revocations: SessionRevocations,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    this.pruneTimer = setInterval(() => void this.pruneEnded().catch(() => undefined), 3_600_000);
+    this.pruneTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.pruneTimer);
+  }
+
+  /** Deletes sessions that ended over the retention period ago; returns how many. */
+  async pruneEnded(): Promise<number> {
+    let total = 0;
+    let deleted: number;
+    do {
+      deleted = await this.sessions.deleteEndedBefore(ENDED_SESSION_RETENTION_SECONDS, this.config.session.idleTtlSeconds);
+      total += deleted;
+    } while (deleted > 0);
+    return total;
+  }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.sessions.transaction(work);
