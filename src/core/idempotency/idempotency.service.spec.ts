@@ -4,6 +4,7 @@ import { generateRsaKeyPair, SigningKeys } from '../auth/signing-keys.js';
 import { loadConfig } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import { IdempotencyService, type IdempotentRequest } from './idempotency.service.js';
+import { rejectionOf } from '../../../test/utils/errors.js';
 
 const pair = generateRsaKeyPair();
 const keys = new SigningKeys(pair.privateKeyPem, pair.publicKeyPem);
@@ -38,15 +39,6 @@ function fakeManager() {
     throw new Error(`unexpected query: ${sql}`);
   });
   return { rows, query, manager: { query } as unknown as EntityManager };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
 }
 
 describe('IdempotencyService', () => {

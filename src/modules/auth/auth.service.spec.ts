@@ -5,7 +5,6 @@ import type { EntityManager } from 'typeorm';
 
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
 import { loadConfig } from '../../core/config/config.js';
-import { AppError } from '../../core/errors/app-error.js';
 import type { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
 import type { MetricsService } from '../../core/metrics/metrics.service.js';
 import type { UserStatus } from '../users/user.entity.js';
@@ -15,6 +14,7 @@ import { AuthService } from './auth.service.js';
 import type { ClientInfo } from './client-info.js';
 import type { TokensResponse } from './dto/auth.response.js';
 import type { SessionsService } from './sessions.service.js';
+import { rejectionOf } from '../../../test/utils/errors.js';
 
 const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' });
 const PASSWORD = 'correct-horse-battery-staple';
@@ -47,15 +47,6 @@ function userWith(overrides: { status?: UserStatus; statusUntil?: Date | null; p
     passwordHash: hashAtCost4,
     ...overrides,
   };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
 }
 
 describe('AuthService', () => {

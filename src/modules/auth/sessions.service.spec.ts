@@ -6,7 +6,6 @@ import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../core/auth/auth.decorators.js';
 import { generateRsaKeyPair, JWT_ALGORITHM } from '../../core/auth/signing-keys.js';
 import { loadConfig } from '../../core/config/config.js';
-import { AppError } from '../../core/errors/app-error.js';
 import type { UserStatus } from '../users/user.entity.js';
 import type { TokensResponse } from './dto/auth.response.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
@@ -15,6 +14,7 @@ import type { SessionRevocations } from './session-revocations.js';
 import type { LockedSession, SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 import { type AccessTokenClaims, TokensService } from './tokens.service.js';
+import { rejectionOf } from '../../../test/utils/errors.js';
 
 const keys = generateRsaKeyPair();
 const config = loadConfig({ NODE_ENV: 'test', SESSION_IDLE_TTL_SECONDS: '3600', REFRESH_REUSE_GRACE_SECONDS: '10' });
@@ -85,15 +85,6 @@ function found(
     locked: { session, user: { role: 'user', status: 'active', statusUntil: null, ...overrides.user } },
     token,
   };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
 }
 
 describe('SessionsService', () => {

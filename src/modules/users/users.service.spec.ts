@@ -5,10 +5,10 @@ import { Logger } from '@nestjs/common';
 import type { AuthUser } from '../../core/auth/auth.decorators.js';
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
 import { loadConfig } from '../../core/config/config.js';
-import { AppError } from '../../core/errors/app-error.js';
 import type { UserEntity } from './user.entity.js';
 import type { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
+import { rejectionOf } from '../../../test/utils/errors.js';
 
 const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' });
 const hasher = new PasswordHasher(config);
@@ -38,15 +38,6 @@ const viewer = (overrides: Partial<AuthUser> = {}): AuthUser => ({
   exp: 0,
   ...overrides,
 });
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
 
 describe('UsersService', () => {
   let repository: {
