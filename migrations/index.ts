@@ -1,4 +1,5 @@
 import { CreateUsersAndSessions1763798400000 } from './1763798400000-CreateUsersAndSessions.js';
+import { AddLifecycleOutboxPreferences1763884800000 } from './1763884800000-AddLifecycleOutboxPreferences.js';
 
 /** Listed explicitly (not globbed) so the app, the CLI and Jest load them the same way. */
-export const migrations = [CreateUsersAndSessions1763798400000];
+export const migrations = [CreateUsersAndSessions1763798400000, AddLifecycleOutboxPreferences1763884800000];

@@ -4,11 +4,12 @@ import type { AppConfig } from './core/config/config.js';
 import { CoreModule } from './core/core.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { PreferencesModule } from './modules/preferences/preferences.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: AppModule, imports: [CoreModule.forRoot(config), AuthModule, UsersModule, HealthModule] };
+    return { module: AppModule, imports: [CoreModule.forRoot(config), AuthModule, UsersModule, PreferencesModule, HealthModule] };
   }
 }

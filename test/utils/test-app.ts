@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import amqplib from 'amqplib';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -72,6 +73,8 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
   const databaseUrl = options.databaseUrl ?? database!.url;
   const prefix = `user-service-test:${process.pid}:${randomBytes(4).toString('hex')}`;
   const useRedis = options.redis !== false && redisUrl();
+  // Own exchange and queue per app, so test files never see each other's messages on the shared broker.
+  const messaging = { EVENTS_EXCHANGE: `user.events.${prefix}`, SERVICE_QUEUE: `user-service.${prefix}` };
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
@@ -85,6 +88,12 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
     RATE_LIMIT_LOGIN_LIMIT: '10000',
     RATE_LIMIT_LOGIN_ACCOUNT_LIMIT: '10000',
     RATE_LIMIT_REFRESH_LIMIT: '10000',
+    RATE_LIMIT_VERIFICATION_RESEND_LIMIT: '10000',
+    RATE_LIMIT_PASSWORD_FORGOT_LIMIT: '10000',
+    RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT_LIMIT: '10000',
+    RATE_LIMIT_PASSWORD_RESET_LIMIT: '10000',
+    RATE_LIMIT_PASSWORD_CHANGE_LIMIT: '10000',
+    ...messaging,
     ...options.env,
   });
   const app = await createApp(config);
@@ -97,9 +106,23 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
     close: async () => {
       await app.close();
       if (useRedis) await deleteKeys(`${prefix}*`);
+      if (config.rabbitmqUrl) await deleteBrokerObjects(config.messaging.eventsExchange, config.messaging.serviceQueue);
       await database?.drop();
     },
   };
+}
+
+/** Removes the exchange and queue this test app declared (never anything else on the shared broker). */
+export async function deleteBrokerObjects(exchange: string, ...queues: string[]): Promise<void> {
+  const connection = await amqplib.connect(rabbitmqUrl()!);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) await channel.deleteQueue(queue);
+    await channel.deleteExchange(exchange);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Removes only this test's keys (the Redis is shared: never FLUSHALL). */

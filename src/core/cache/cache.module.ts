@@ -1,22 +1,19 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import KeyvRedis from '@keyv/redis';
-import { type Cache, createCache } from 'cache-manager';
-import { Keyv } from 'keyv';
+import { createCache } from 'cache-manager';
+import { Keyv, type KeyvStoreAdapter } from 'keyv';
 
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { CacheService } from './cache.service.js';
+import { CACHE, STRICT_STORE } from './cache.tokens.js';
 
-/** Key-value store that throws when Redis fails, for checks that must not mistake an outage for "absent". */
-export const STRICT_STORE = Symbol('STRICT_STORE');
-/** cache-manager over the same store: a Redis failure reads as a miss, so callers fall back to the database. */
-export const CACHE = Symbol('CACHE');
+const BACKEND = Symbol('CACHE_BACKEND');
 
-export type StrictStore = Keyv;
-export type { Cache };
-
-function createStore(config: AppConfig, logger: Logger): Keyv {
-  if (!config.redisUrl) return new Keyv({ namespace: config.redisKeyPrefix, throwOnErrors: true });
-  const redis = new KeyvRedis(
+/** Redis when configured, else a process-local map. Both Keyv views below share it. */
+function createBackend(config: AppConfig): KeyvStoreAdapter | Map<string, unknown> {
+  if (!config.redisUrl) return new Map();
+  return new KeyvRedis(
     {
       url: config.redisUrl,
       // Fail fast while Redis is away instead of queueing commands until it returns.
@@ -25,26 +22,39 @@ function createStore(config: AppConfig, logger: Logger): Keyv {
     },
     { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 1_000 },
   );
-  const keyv = new Keyv({ store: redis, namespace: config.redisKeyPrefix, throwOnErrors: true, useKeyPrefix: false });
-  keyv.on('error', (error: unknown) => logger.warn(`redis: ${(error as Error)?.message ?? String(error)}`));
-  return keyv;
+}
+
+function view(backend: KeyvStoreAdapter | Map<string, unknown>, config: AppConfig, throwOnErrors: boolean): Keyv {
+  return new Keyv({ store: backend, namespace: config.redisKeyPrefix, throwOnErrors, useKeyPrefix: backend instanceof Map });
 }
 
 @Global()
 @Module({
   providers: [
+    { provide: BACKEND, inject: [APP_CONFIG], useFactory: createBackend },
     {
       provide: STRICT_STORE,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createStore(config, new Logger('Cache')),
+      inject: [BACKEND, APP_CONFIG],
+      useFactory: (backend: KeyvStoreAdapter | Map<string, unknown>, config: AppConfig) => {
+        const keyv = view(backend, config, true);
+        const logger = new Logger('Cache');
+        keyv.on('error', (error: unknown) => logger.warn(`redis: ${(error as Error)?.message ?? String(error)}`));
+        return keyv;
+      },
     },
     {
       provide: CACHE,
-      inject: [STRICT_STORE],
-      useFactory: (store: Keyv) => createCache({ stores: [store] }),
+      inject: [BACKEND, APP_CONFIG],
+      // Errors read as misses and failed writes are skipped: callers fall back to the database.
+      useFactory: (backend: KeyvStoreAdapter | Map<string, unknown>, config: AppConfig) => {
+        const keyv = view(backend, config, false);
+        keyv.on('error', () => undefined);
+        return createCache({ stores: [keyv] });
+      },
     },
+    CacheService,
   ],
-  exports: [STRICT_STORE, CACHE],
+  exports: [STRICT_STORE, CACHE, CacheService],
 })
 export class CacheModule implements OnApplicationShutdown {
   constructor(@Inject(STRICT_STORE) private readonly store: Keyv) {}

@@ -19,6 +19,14 @@ export interface AppConfig {
   /** Every Redis key this process writes starts with this, so several deployments (or test files) share one Redis. */
   redisKeyPrefix: string;
   rabbitmqUrl: string | undefined;
+  messaging: {
+    /** Topic exchange the domain events go to (the contract's user.events). */
+    eventsExchange: string;
+    /** Queue of the request/response patterns and consumed events (the contract's user-service). */
+    serviceQueue: string;
+    /** Published outbox rows are kept this long, then pruned. */
+    outboxRetentionSeconds: number;
+  };
   logLevel: string;
   trustProxy: boolean;
   bodyLimitBytes: number;
@@ -41,6 +49,15 @@ export interface AppConfig {
     login: RateLimitRule;
     loginPerAccount: RateLimitRule;
     refresh: RateLimitRule;
+    verificationResend: RateLimitRule;
+    passwordForgot: RateLimitRule;
+    passwordForgotPerAccount: RateLimitRule;
+    passwordReset: RateLimitRule;
+    passwordChange: RateLimitRule;
+  };
+  tokens: {
+    emailVerificationTtlSeconds: number;
+    passwordResetTtlSeconds: number;
   };
   idempotencyTtlSeconds: number;
   admin: { email: string | undefined; password: string | undefined };
@@ -139,6 +156,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'user-service'),
     rabbitmqUrl: read.url('RABBITMQ_URL', ['amqp:', 'amqps:']),
+    messaging: {
+      eventsExchange: read.string('EVENTS_EXCHANGE', 'user.events'),
+      serviceQueue: read.string('SERVICE_QUEUE', 'user-service'),
+      outboxRetentionSeconds: read.int('OUTBOX_RETENTION_SECONDS', 7 * 86_400, 60, 365 * 86_400),
+    },
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     trustProxy: read.bool('TRUST_PROXY', false),
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16_384, 1_024, 10_485_760),
@@ -161,6 +183,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       login: read.rule('RATE_LIMIT_LOGIN', 20, 60),
       loginPerAccount: read.rule('RATE_LIMIT_LOGIN_ACCOUNT', 10, 300),
       refresh: read.rule('RATE_LIMIT_REFRESH', 60, 60),
+      verificationResend: read.rule('RATE_LIMIT_VERIFICATION_RESEND', 3, 3_600),
+      passwordForgot: read.rule('RATE_LIMIT_PASSWORD_FORGOT', 10, 3_600),
+      passwordForgotPerAccount: read.rule('RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT', 3, 3_600),
+      passwordReset: read.rule('RATE_LIMIT_PASSWORD_RESET', 10, 3_600),
+      passwordChange: read.rule('RATE_LIMIT_PASSWORD_CHANGE', 5, 900),
+    },
+    tokens: {
+      emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 30 * 86_400),
+      passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL_SECONDS', 3_600, 60, 86_400),
     },
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 7 * 86_400),
     admin: { email: read.string('ADMIN_EMAIL')?.toLowerCase(), password: read.string('ADMIN_PASSWORD') },

@@ -3,10 +3,11 @@ import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../../migrations/index.js';
 import { SessionEntity } from '../../modules/auth/session.entity.js';
 import { RefreshTokenEntity } from '../../modules/auth/refresh-token.entity.js';
+import { UserPreferencesEntity } from '../../modules/preferences/user-preferences.entity.js';
 import { UserEntity } from '../../modules/users/user.entity.js';
 import { IdempotencyKeyEntity } from '../idempotency/idempotency-key.entity.js';
 
-export const entities = [UserEntity, SessionEntity, RefreshTokenEntity, IdempotencyKeyEntity];
+export const entities = [UserEntity, UserPreferencesEntity, SessionEntity, RefreshTokenEntity, IdempotencyKeyEntity];
 
 /** The one set of TypeORM options, shared by the app and the migration CLI. */
 export function buildDataSourceOptions(url: string): DataSourceOptions {

@@ -1,20 +1,32 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import amqp, { type AmqpConnectionManager, type ChannelWrapper, type Options } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
 
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
-/** The service's own long-lived RabbitMQ connection (reconnects by itself); absent without RABBITMQ_URL. */
+/**
+ * The service's own long-lived RabbitMQ connection (reconnects by itself) and
+ * a confirm channel for publishing; absent without RABBITMQ_URL.
+ */
 @Injectable()
 export class BrokerConnection implements OnApplicationShutdown {
   private readonly logger = new Logger('Broker');
   readonly connection: AmqpConnectionManager | undefined;
+  private readonly channel: ChannelWrapper | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (!config.rabbitmqUrl) return;
     this.connection = amqp.connect([config.rabbitmqUrl], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 2 });
     this.connection.on('connect', () => this.logger.log('connected to RabbitMQ'));
     this.connection.on('disconnect', ({ err }) => this.logger.warn(`RabbitMQ connection lost: ${err?.message ?? 'closed'}`));
+    this.connection.on('connectFailed', ({ err }) => this.logger.warn(`RabbitMQ unreachable: ${err?.message ?? 'unknown'}`));
+    const exchange = config.messaging.eventsExchange;
+    this.channel = this.connection.createChannel({
+      json: true,
+      confirm: true,
+      setup: (channel: ConfirmChannel) => channel.assertExchange(exchange, 'topic', { durable: true }).then(() => undefined),
+    });
   }
 
   get configured(): boolean {
@@ -25,7 +37,19 @@ export class BrokerConnection implements OnApplicationShutdown {
     return this.connection?.isConnected() ?? false;
   }
 
+  /** Resolves once the broker has confirmed the message (persistent), rejects on nack or timeout. */
+  async publish(exchange: string, routingKey: string, message: object, options: Options.Publish): Promise<void> {
+    if (!this.channel) throw new Error('no broker configured');
+    await this.channel.publish(exchange, routingKey, message, {
+      persistent: true,
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.now() / 1000),
+      ...options,
+    });
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    await this.channel?.close().catch(() => undefined);
     await this.connection?.close();
   }
 }

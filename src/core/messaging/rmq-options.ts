@@ -2,8 +2,6 @@ import { type RmqOptions, Transport } from '@nestjs/microservices';
 
 import type { AppConfig } from '../config/config.js';
 
-export const SERVICE_QUEUE = 'user-service';
-
 /**
  * The request/response queue. Other services declare it as just
  * { durable: true }; options must match theirs or RabbitMQ refuses (406).
@@ -13,7 +11,7 @@ export function rmqServerOptions(config: AppConfig & { rabbitmqUrl: string }): R
     transport: Transport.RMQ,
     options: {
       urls: [config.rabbitmqUrl],
-      queue: SERVICE_QUEUE,
+      queue: config.messaging.serviceQueue,
       queueOptions: { durable: true },
       noAck: false,
       prefetchCount: 32,

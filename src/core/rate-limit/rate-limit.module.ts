@@ -3,16 +3,22 @@ import { seconds, ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { FastifyRequest } from 'fastify';
 
+import type { AuthUser } from '../auth/auth.decorators.js';
 import type { AppConfig, RateLimitRule } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { FailoverThrottlerStorage, RateLimitGuard } from './rate-limit.js';
 
 const rule = (name: string, { limit, windowSeconds }: RateLimitRule) => ({ name, limit, ttl: seconds(windowSeconds) });
 
-/** Login attempts are limited per client address and, separately, per account (against distributed guessing). */
+/** Limits per account named in the body (login, password recovery), against guessing spread over many addresses. */
 function accountTracker(request: Record<string, unknown>): string {
   const body = (request as unknown as FastifyRequest).body as { email?: unknown } | undefined;
   return typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
+}
+
+/** Limits per signed-in user (the guards have set request.user by then). */
+function userTracker(request: Record<string, unknown>): string {
+  return (request as { user?: AuthUser }).user?.userId ?? (request as unknown as FastifyRequest).ip;
 }
 
 @Global()
@@ -26,6 +32,11 @@ function accountTracker(request: Record<string, unknown>): string {
           rule('login', config.rateLimits.login),
           { ...rule('login-account', config.rateLimits.loginPerAccount), getTracker: accountTracker },
           rule('refresh', config.rateLimits.refresh),
+          { ...rule('verification-resend', config.rateLimits.verificationResend), getTracker: userTracker },
+          rule('password-forgot', config.rateLimits.passwordForgot),
+          { ...rule('password-forgot-account', config.rateLimits.passwordForgotPerAccount), getTracker: accountTracker },
+          rule('password-reset', config.rateLimits.passwordReset),
+          { ...rule('password-change', config.rateLimits.passwordChange), getTracker: userTracker },
         ],
         storage: config.redisUrl
           ? new FailoverThrottlerStorage(

@@ -1,23 +1,17 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { UsersModule } from '../users/users.module.js';
+import { AccountRecoveryController } from './account-recovery.controller.js';
+import { AccountRecoveryService } from './account-recovery.service.js';
+import { AccountTokensRepository } from './account-tokens.repository.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwksController } from './jwks.controller.js';
-import { JwtStrategy } from './jwt.strategy.js';
-import { RefreshTokenEntity } from './refresh-token.entity.js';
-import { SessionEntity } from './session.entity.js';
-import { SessionRevocations } from './session-revocations.js';
-import { SessionsController } from './sessions.controller.js';
-import { SessionsRepository } from './sessions.repository.js';
-import { SessionsService } from './sessions.service.js';
-import { TokensService } from './tokens.service.js';
+import { SessionsModule } from './sessions.module.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]), UsersModule],
-  controllers: [AuthController, SessionsController, JwksController],
-  providers: [AuthService, SessionsService, SessionsRepository, SessionRevocations, TokensService, JwtStrategy],
-  exports: [SessionsService],
+  imports: [SessionsModule, UsersModule],
+  controllers: [AuthController, AccountRecoveryController, JwksController],
+  providers: [AuthService, AccountRecoveryService, AccountTokensRepository],
 })
 export class AuthModule {}

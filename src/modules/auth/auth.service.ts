@@ -8,6 +8,7 @@ import { IdempotencyService, type StoredResponse } from '../../core/idempotency/
 import { type LoginOutcome, MetricsService } from '../../core/metrics/metrics.service.js';
 import { toUserResponse } from '../users/dto/user.response.js';
 import { UsersService } from '../users/users.service.js';
+import { AccountRecoveryService } from './account-recovery.service.js';
 import { accountStatusError, suspensionLapsed } from './account-status.js';
 import type { ClientInfo } from './client-info.js';
 import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
@@ -28,9 +29,13 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly idempotency: IdempotencyService,
     private readonly metrics: MetricsService,
+    private readonly recovery: AccountRecoveryService,
   ) {}
 
-  /** Creates the account and its first session in one transaction (and, with an Idempotency-Key, its stored answer). */
+  /**
+   * Creates the account, its first session and its verification token in one
+   * transaction (and, with an Idempotency-Key, the stored answer).
+   */
   async register(dto: RegisterDto, client: ClientInfo, idempotencyKey?: string): Promise<StoredResponse<AuthResponse>> {
     if (idempotencyKey !== undefined) IdempotencyService.assertValidKey(idempotencyKey);
     const passwordHash = await this.hasher.hash(dto.password);
@@ -47,6 +52,7 @@ export class AuthService {
         name: dto.name,
         mobile: dto.mobile ?? null,
       });
+      await this.recovery.requestVerification(manager, user);
       const tokens = await this.sessions.start(manager, user, client);
       const response = { status: 201, body: { user: toUserResponse(user), ...tokens } };
       if (request) await this.idempotency.complete(manager, request, response);
@@ -75,7 +81,7 @@ export class AuthService {
       user.status = 'active';
     }
     if (this.hasher.needsRehash(user.passwordHash)) {
-      await this.users.updatePasswordHash(user.id, await this.hasher.hash(dto.password));
+      await this.users.rehashPassword(user.id, await this.hasher.hash(dto.password));
     }
     const tokens = await this.sessions.transaction((manager) => this.sessions.start(manager, user, client));
     this.metrics.countLogin('success');

@@ -106,8 +106,8 @@ export class SessionsRepository {
   async revoke(
     userId: string,
     reason: SessionEndReason,
-    only?: { sessionId?: string; exceptSessionId?: string },
-    manager: EntityManager = this.dataSource.manager,
+    only: { sessionId?: string; exceptSessionId?: string } | undefined,
+    manager: EntityManager,
   ): Promise<string[]> {
     const rows = (await manager.query(
       `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
@@ -141,6 +141,13 @@ export class SessionsRepository {
       [retentionSeconds, idleTtlSeconds, batch],
     )) as [unknown, number];
     return count;
+  }
+
+  async listAll(userId: string): Promise<SessionEntity[]> {
+    const rows = (await this.dataSource.query('SELECT * FROM sessions WHERE user_id = $1 ORDER BY created_at DESC', [
+      userId,
+    ])) as Record<string, unknown>[];
+    return rows.map(toSession);
   }
 
   /** Whether a session can no longer be used (the database's answer, for when the cache cannot say). */

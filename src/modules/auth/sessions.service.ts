@@ -8,10 +8,12 @@ import type { AppConfig } from '../../core/config/config.js';
 import { APP_CONFIG } from '../../core/config/config.module.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
+import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { accountStatusError } from './account-status.js';
+import { AuthEvents } from './auth.events.js';
 import type { ClientInfo } from './client-info.js';
 import { type SessionResponse, type TokensResponse, toSessionResponse } from './dto/auth.response.js';
-import type { SessionEndReason } from './session.entity.js';
+import type { SessionEndReason, SessionEntity } from './session.entity.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { TokensService } from './tokens.service.js';
@@ -20,8 +22,13 @@ const sessionEnded = () => new AppError(ErrorCode.UNAUTHENTICATED, 401, 'The ref
 
 type RefreshOutcome = { tokens: TokensResponse } | { reusedInSession: string };
 
-/** Ended sessions stay listed in exports and audits for this long, then are deleted. */
+/** Ended sessions stay listed in exports for this long, then are deleted. */
 const ENDED_SESSION_RETENTION_SECONDS = 30 * 86_400;
+
+export interface SessionScope {
+  sessionId?: string;
+  exceptSessionId?: string;
+}
 
 @Injectable()
 export class SessionsService implements OnModuleInit, OnApplicationShutdown {
@@ -31,6 +38,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: SessionsRepository,
     private readonly tokens: TokensService,
     private readonly revocations: SessionRevocations,
+    private readonly events: EventPublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -91,7 +99,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
         const withinGrace = now - token.spentAt.getTime() <= this.config.session.refreshReuseGraceSeconds * 1000;
         const replay = withinGrace && token.replay ? TokensService.openReplay(refreshToken, token.replay) : undefined;
         if (replay) return { tokens: replay };
-        await this.sessions.revoke(session.userId, 'refresh_token_reuse', { sessionId: session.id }, manager);
+        await this.endWithin(manager, session.userId, 'refresh_token_reuse', { sessionId: session.id });
         return { reusedInSession: session.id };
       }
 
@@ -106,7 +114,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
 
     if ('reusedInSession' in outcome) {
       // Committed before failing the request, so the session stays ended.
-      await this.revocations.markRevoked([outcome.reusedInSession]);
+      await this.refuseAccessTokens([outcome.reusedInSession]);
       throw new AppError(ErrorCode.REFRESH_TOKEN_REUSED, 401, 'This refresh token was already used; the session has been ended.');
     }
     return outcome.tokens;
@@ -117,20 +125,37 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     return sessions.map((session) => toSessionResponse(session, user.sessionId));
   }
 
+  /** Every session the user has (ended ones too, within retention), newest first: for exports. */
+  listAll(userId: string): Promise<SessionEntity[]> {
+    return this.sessions.listAll(userId);
+  }
+
   /** Ends one of the user's own sessions; anyone else's id is a 404. */
   async revokeOwn(user: AuthUser, sessionId: string): Promise<void> {
     const ended = await this.end(user.userId, 'user_revoked', { sessionId });
     if (ended.length === 0) throw new AppError(ErrorCode.SESSION_NOT_FOUND, 404, 'No such session.');
   }
 
-  /** Ends sessions and makes their access tokens fail at once. */
-  async end(
-    userId: string,
-    reason: SessionEndReason,
-    only?: { sessionId?: string; exceptSessionId?: string },
-  ): Promise<string[]> {
-    const ended = await this.sessions.revoke(userId, reason, only);
-    await this.revocations.markRevoked(ended);
+  /** Ends sessions in a transaction of its own, and makes their access tokens fail at once. */
+  async end(userId: string, reason: SessionEndReason, scope?: SessionScope): Promise<string[]> {
+    const ended = await this.sessions.transaction((manager) => this.endWithin(manager, userId, reason, scope));
+    await this.refuseAccessTokens(ended);
     return ended;
+  }
+
+  /**
+   * Ends sessions inside the caller's transaction and records session.revoked
+   * for each. The caller must pass the ids to refuseAccessTokens() after commit.
+   */
+  async endWithin(manager: EntityManager, userId: string, reason: SessionEndReason, scope?: SessionScope): Promise<string[]> {
+    const ended = await this.sessions.revoke(userId, reason, scope, manager);
+    // No access token of these sessions outlives this moment plus one token lifetime.
+    const accessTokensExpireBy = new Date(Date.now() + this.config.jwt.accessTtlSeconds * 1000);
+    await this.events.record(manager, ...ended.map((id) => AuthEvents.sessionRevoked(userId, id, reason, accessTokensExpireBy)));
+    return ended;
+  }
+
+  refuseAccessTokens(sessionIds: string[]): Promise<void> {
+    return this.revocations.markRevoked(sessionIds);
   }
 }

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/terminus';
 
 import { Public } from '../../core/auth/auth.decorators.js';
-import { STRICT_STORE, type StrictStore } from '../../core/cache/cache.module.js';
+import { STRICT_STORE, type StrictStore } from '../../core/cache/cache.tokens.js';
 import type { AppConfig } from '../../core/config/config.js';
 import { APP_CONFIG } from '../../core/config/config.module.js';
 import { BrokerConnection } from '../../core/messaging/broker-connection.js';

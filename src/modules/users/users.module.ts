@@ -1,15 +1,20 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { AuditModule } from '../audit/audit.module.js';
+import { SessionsModule } from '../auth/sessions.module.js';
+import { PreferencesModule } from '../preferences/preferences.module.js';
+import { AccountController } from './account.controller.js';
+import { AccountService } from './account.service.js';
 import { UserEntity } from './user.entity.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity])],
-  controllers: [UsersController],
-  providers: [UsersRepository, UsersService],
+  imports: [TypeOrmModule.forFeature([UserEntity]), SessionsModule, PreferencesModule, AuditModule],
+  controllers: [UsersController, AccountController],
+  providers: [UsersRepository, UsersService, AccountService],
   exports: [UsersService],
 })
 export class UsersModule {}

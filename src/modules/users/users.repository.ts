@@ -23,12 +23,37 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   return error instanceof QueryFailedError && driverError?.code === '23505' && driverError.constraint === constraint;
 }
 
+/** RETURNING * gives column names; map them back onto the entity's properties. */
+function toUser(row: Record<string, unknown>): UserEntity {
+  return Object.assign(new UserEntity(), {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    mobile: row.mobile,
+    role: row.role,
+    status: row.status,
+    statusReason: row.status_reason,
+    statusUntil: row.status_until,
+    emailVerified: row.email_verified,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
 @Injectable()
 export class UsersRepository {
   constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
 
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.users.manager.transaction(work);
+  }
+
   findById(id: string): Promise<UserEntity | null> {
     return this.users.findOneBy({ id });
+  }
+
+  findByEmail(email: string): Promise<UserEntity | null> {
+    return this.users.findOneBy({ email });
   }
 
   /** The one query that loads a password hash. */
@@ -40,6 +65,11 @@ export class UsersRepository {
       .getOne() as Promise<UserWithPassword | null>;
   }
 
+  async lock(manager: EntityManager, id: string): Promise<UserEntity | null> {
+    const [row] = (await manager.query('SELECT * FROM users WHERE id = $1 FOR UPDATE', [id])) as Record<string, unknown>[];
+    return row ? toUser(row) : null;
+  }
+
   async insert(manager: EntityManager, user: NewUser): Promise<UserEntity> {
     try {
       const result = await manager
@@ -49,7 +79,7 @@ export class UsersRepository {
         .values({ mobile: null, ...user })
         .returning('*')
         .execute();
-      return manager.create(UserEntity, mapRow((result.raw as Record<string, unknown>[])[0]));
+      return toUser((result.raw as Record<string, unknown>[])[0]);
     } catch (error) {
       if (isUniqueViolation(error, 'users_email_key')) {
         throw new AppError(ErrorCode.EMAIL_TAKEN, 409, 'An account with this email already exists.');
@@ -58,57 +88,29 @@ export class UsersRepository {
     }
   }
 
-  /** Inserts unless the email exists; safe when many replicas do it at once. */
-  async insertIfAbsent(user: NewUser): Promise<boolean> {
-    const result = await this.users
-      .createQueryBuilder()
-      .insert()
-      .into(UserEntity)
-      .values(user)
-      .orIgnore()
-      .returning('id')
-      .execute();
-    return (result.raw as unknown[]).length > 0;
+  /** Inserts unless the email exists; safe when many replicas do it at once. Returns the new row, if any. */
+  async insertIfAbsent(manager: EntityManager, user: NewUser): Promise<UserEntity | null> {
+    const result = await manager.createQueryBuilder().insert().into(UserEntity).values(user).orIgnore().returning('*').execute();
+    const [row] = result.raw as Record<string, unknown>[];
+    return row ? toUser(row) : null;
   }
 
   existsByEmail(email: string): Promise<boolean> {
     return this.users.existsBy({ email });
   }
 
-  async updateProfile(id: string, changes: Partial<Pick<UserEntity, 'name' | 'mobile'>>): Promise<UserEntity | null> {
-    const result = await this.users
-      .createQueryBuilder()
-      .update(UserEntity)
-      .set({ ...changes, updatedAt: () => 'now()' })
-      .where('id = :id', { id })
-      .returning('*')
-      .execute();
-    const [row] = result.raw as Record<string, unknown>[];
-    return row ? this.users.create(mapRow(row)) : null;
+  /** Applies the given columns (snake_case) and returns the updated row. */
+  async update(manager: EntityManager, id: string, columns: Record<string, unknown>): Promise<UserEntity | null> {
+    const names = Object.keys(columns);
+    const [rows] = (await manager.query(
+      `UPDATE users SET ${names.map((name, i) => `${name} = $${i + 2}`).join(', ')}, updated_at = now()
+        WHERE id = $1 RETURNING *`,
+      [id, ...names.map((name) => columns[name])],
+    )) as [Record<string, unknown>[], number];
+    return rows[0] ? toUser(rows[0]) : null;
   }
 
-  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.update({ id }, { passwordHash });
+  async updatePasswordHash(id: string, passwordHash: string, manager: EntityManager = this.users.manager): Promise<void> {
+    await manager.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
   }
-
-  async updateStatus(id: string, status: UserStatus): Promise<void> {
-    await this.users.update({ id }, { status, statusReason: null, statusUntil: null });
-  }
-}
-
-/** RETURNING * gives column names; map them back onto the entity's properties. */
-function mapRow(row: Record<string, unknown>): Partial<UserEntity> {
-  return {
-    id: row.id as string,
-    email: row.email as string,
-    name: row.name as string,
-    mobile: row.mobile as string | null,
-    role: row.role as UserRole,
-    status: row.status as UserStatus,
-    statusReason: row.status_reason as string | null,
-    statusUntil: row.status_until as Date | null,
-    emailVerified: row.email_verified as boolean,
-    createdAt: row.created_at as Date,
-    updatedAt: row.updated_at as Date,
-  };
 }

@@ -2,17 +2,24 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import type { EntityManager } from 'typeorm';
 
 import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import { PasswordHasher } from '../../core/auth/password-hasher.js';
+import { CacheService } from '../../core/cache/cache.service.js';
 import type { AppConfig } from '../../core/config/config.js';
 import { APP_CONFIG } from '../../core/config/config.module.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
-import { PasswordHasher } from '../../core/auth/password-hasher.js';
+import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import type { UpdateProfileDto } from './dto/update-profile.dto.js';
 import { toUserResponse, type UserResponse } from './dto/user.response.js';
 import type { UserEntity } from './user.entity.js';
+import { UserEvents } from './users.events.js';
 import { type NewUser, UsersRepository, type UserWithPassword } from './users.repository.js';
 
 const notFound = () => new AppError(ErrorCode.USER_NOT_FOUND, 404, 'No such user.');
+
+/** Profiles are read far more than written; a write invalidates, the TTL bounds any miss. */
+const PROFILE_TTL_MS = 60_000;
+const profileKey = (id: string) => `user:${id}`;
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -21,6 +28,8 @@ export class UsersService implements OnApplicationBootstrap {
   constructor(
     private readonly users: UsersRepository,
     private readonly hasher: PasswordHasher,
+    private readonly cache: CacheService,
+    private readonly events: EventPublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -28,38 +37,94 @@ export class UsersService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { email, password } = this.config.admin;
     if (!email || !password || (await this.users.existsByEmail(email))) return;
-    const created = await this.users.insertIfAbsent({
-      email,
-      passwordHash: await this.hasher.hash(password),
-      name: 'Administrator',
-      role: 'admin',
-      status: 'active',
-      emailVerified: true,
+    const passwordHash = await this.hasher.hash(password);
+    const created = await this.users.transaction(async (manager) => {
+      const user = await this.users.insertIfAbsent(manager, {
+        email,
+        passwordHash,
+        name: 'Administrator',
+        role: 'admin',
+        status: 'active',
+        emailVerified: true,
+      });
+      if (user) await this.events.record(manager, UserEvents.created(toUserResponse(user)));
+      return user;
     });
     if (created) this.logger.log('created the bootstrap admin account from ADMIN_EMAIL');
   }
 
-  create(manager: EntityManager, user: NewUser): Promise<UserEntity> {
-    return this.users.insert(manager, user);
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.users.transaction(work);
+  }
+
+  /** Creates an account in the caller's transaction and records user.created. */
+  async create(manager: EntityManager, user: NewUser): Promise<UserEntity> {
+    const created = await this.users.insert(manager, user);
+    await this.events.record(manager, UserEvents.created(toUserResponse(created)));
+    return created;
   }
 
   findForPasswordCheck(where: { email: string } | { id: string }): Promise<UserWithPassword | null> {
     return this.users.findForPasswordCheck(where);
   }
 
-  updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+  findByEmail(email: string): Promise<UserEntity | null> {
+    return this.users.findByEmail(email);
+  }
+
+  /** Same password, new hash (cost changed): not a password change, so no event. */
+  rehashPassword(id: string, passwordHash: string): Promise<void> {
     return this.users.updatePasswordHash(id, passwordHash);
   }
 
+  /** Sets a new password in the caller's transaction and records user.password_changed. */
+  async setPasswordWithin(manager: EntityManager, id: string, passwordHash: string): Promise<void> {
+    await this.users.updatePasswordHash(id, passwordHash, manager);
+    await this.events.record(manager, UserEvents.passwordChanged(id));
+  }
+
   /** A lapsed suspension ends at the next sign-in. */
-  reactivate(id: string): Promise<void> {
-    return this.users.updateStatus(id, 'active');
+  async reactivate(id: string): Promise<void> {
+    await this.users.transaction(async (manager) => {
+      const user = await this.users.update(manager, id, { status: 'active', status_reason: null, status_until: null });
+      if (user) await this.events.record(manager, UserEvents.statusChanged(id, 'active', 'suspension ended', null));
+    });
+    await this.forget(id);
+  }
+
+  /** Marks the email verified in the caller's transaction; false if it already was. */
+  async markEmailVerifiedWithin(manager: EntityManager, id: string): Promise<boolean> {
+    const user = await this.users.lock(manager, id);
+    if (!user || user.emailVerified) return false;
+    await this.users.update(manager, id, { email_verified: true });
+    return true;
+  }
+
+  /** Sets a status in the caller's transaction and records user.status_changed; null if no such user. */
+  async setStatusWithin(
+    manager: EntityManager,
+    id: string,
+    status: UserEntity['status'],
+    reason: string | null,
+    until: Date | null,
+  ): Promise<UserEntity | null> {
+    const user = await this.users.update(manager, id, { status, status_reason: reason, status_until: until });
+    if (user) await this.events.record(manager, UserEvents.statusChanged(id, status, reason, until));
+    return user;
+  }
+
+  /** Drops the cached profile; call after every committed change to a user. */
+  forget(id: string): Promise<void> {
+    return this.cache.invalidate(profileKey(id));
   }
 
   async getProfile(id: string): Promise<UserResponse> {
-    const user = await this.users.findById(id);
+    const user = await this.cache.read(profileKey(id), PROFILE_TTL_MS, async () => {
+      const entity = await this.users.findById(id);
+      return entity ? toUserResponse(entity) : null;
+    });
     if (!user) throw notFound();
-    return toUserResponse(user);
+    return user;
   }
 
   /** Users see themselves, admins see anyone; everyone else gets the same 404 as for a missing id. */
@@ -69,11 +134,20 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   async updateProfile(id: string, changes: UpdateProfileDto): Promise<UserResponse> {
-    const user =
-      changes.name === undefined && changes.mobile === undefined
-        ? await this.users.findById(id)
-        : await this.users.updateProfile(id, changes);
-    if (!user) throw notFound();
-    return toUserResponse(user);
+    const updated = await this.users.transaction(async (manager) => {
+      const current = await this.users.lock(manager, id);
+      if (!current) throw notFound();
+      const changed = (['name', 'mobile'] as const).filter(
+        (field) => changes[field] !== undefined && changes[field] !== current[field],
+      );
+      if (changed.length === 0) return toUserResponse(current);
+      const user = toUserResponse(
+        (await this.users.update(manager, id, Object.fromEntries(changed.map((field) => [field, changes[field]]))))!,
+      );
+      await this.events.record(manager, UserEvents.updated(user, changed));
+      return user;
+    });
+    await this.forget(id);
+    return updated;
   }
 }

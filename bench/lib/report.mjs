@@ -1,0 +1,39 @@
+// The printed table (the JSON file holds the same rows and more).
+
+const fmt = (value, digits = 0) =>
+  value === null || value === undefined || Number.isNaN(value) ? '-' : Number(value).toFixed(digits);
+
+const pct = (value) => (value === null || value === undefined ? '-' : `${value.toFixed(0)}%`);
+
+const COLUMNS = [
+  { head: 'scenario', get: (r) => r.label, align: 'left' },
+  { head: 'target', get: (r) => r.target, align: 'left' },
+  { head: 'conn', get: (r) => String(r.connections) },
+  { head: 'req/s', get: (r) => fmt(r.rps, r.rps < 100 ? 1 : 0) },
+  { head: 'p50 ms', get: (r) => fmt(r.p50, r.p50 < 10 ? 1 : 0) },
+  { head: 'p99 ms', get: (r) => fmt(r.p99, r.p99 < 10 ? 1 : 0) },
+  { head: 'err', get: (r) => String(r.failures) },
+  { head: 'CPU %', get: (r) => fmt(r.cpuPercent) },
+  { head: 'gen CPU %', get: (r) => fmt(r.generatorCpuPercent) },
+  { head: 'RSS idle', get: (r) => fmt(r.idleRssMiB) },
+  { head: 'RSS peak', get: (r) => fmt(r.peakRssMiB) },
+  { head: 'req/s vs ref', get: (r) => pct(r.vsReference?.rps) },
+  { head: 'p99 vs ref', get: (r) => pct(r.vsReference?.p99) },
+  { head: 'ceiling/s', get: (r) => (r.ceilingPerSecond ? fmt(r.ceilingPerSecond, 1) : '-') },
+  { head: '% ceiling', get: (r) => pct(r.percentOfCeiling) },
+];
+
+export function formatTable(rows) {
+  const cells = rows.map((row) => COLUMNS.map((column) => column.get(row)));
+  const widths = COLUMNS.map((column, i) => Math.max(column.head.length, ...cells.map((line) => line[i].length)));
+  const line = (values) =>
+    values.map((value, i) => (COLUMNS[i].align === 'left' ? value.padEnd(widths[i]) : value.padStart(widths[i]))).join('  ');
+  const out = [line(COLUMNS.map((c) => c.head)), widths.map((w) => '-'.repeat(w)).join('  ')];
+  let previous;
+  for (let i = 0; i < rows.length; i++) {
+    if (previous !== undefined && rows[i].scenario !== previous) out.push('');
+    previous = rows[i].scenario;
+    out.push(line(cells[i]));
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,628 @@
+#!/usr/bin/env node
+// Benchmark harness of the user service: see bench/README.md.
+//
+//   npm run bench                      # build, then the full run
+//   node bench/run.mjs --quick         # smoke test: 1 run of 3 s per scenario
+//   node bench/run.mjs --only me,login --runs 5 --duration 20
+//
+// Load goes to 127.0.0.1 only, every loop is bounded, and everything this run
+// creates (child processes, databases, Redis keys, RabbitMQ vhost, logs) is
+// removed at the end, on failure and on Ctrl-C.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { measureBcryptCeiling, threadPoolSize } from './lib/ceiling.mjs';
+import {
+  countRedisKeys,
+  createDatabase,
+  createVhost,
+  deleteRedisKeys,
+  deleteVhost,
+  dropDatabase,
+  generateJwtKeys,
+} from './lib/infra.mjs';
+import { medianBy, runLoads } from './lib/load.mjs';
+import {
+  forkReference,
+  freePort,
+  killAllChildrenSync,
+  rssMiB,
+  sleep,
+  spawnNode,
+  stopAllChildren,
+  stopChild,
+  tailFile,
+  waitForOk,
+} from './lib/proc.mjs';
+import { formatTable } from './lib/report.mjs';
+import { API, selectScenarios } from './lib/scenarios.mjs';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH_DIR, '..');
+const SERVICE_ENTRY = join(ROOT, 'dist/src/main.js');
+/** Users whose access tokens GET /users/me rotates through; the other seeded users are refresh chains. */
+const ME_TOKEN_USERS = 10;
+/** Pause between two runs against one target, so the previous one's stragglers are done. */
+const PAUSE_MS = 1_000;
+/** Well above the 1.0 s … 3 s a bcrypt-bound request takes here, well below "hung". */
+const REQUEST_TIMEOUT_SECONDS = 10;
+
+// ---------------------------------------------------------------- options
+
+function readOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      'auth-connections': { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      users: { type: 'string' },
+      'ceiling-seconds': { type: 'string' },
+      only: { type: 'string' },
+      quick: { type: 'boolean' },
+      'keep-logs': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(`usage: node bench/run.mjs [options]   (each also as an environment variable)
+  --duration S          seconds per run                    BENCH_DURATION          (10; --quick: 3)
+  --connections N       connections, most scenarios        BENCH_CONNECTIONS       (50)
+  --auth-connections N  connections for login/register     BENCH_AUTH_CONNECTIONS  (20)
+  --runs N              measured runs; the median is kept  BENCH_RUNS              (3; --quick: 1)
+  --warmup S            seconds of the discarded warm-up   BENCH_WARMUP            (= duration; --quick: 1)
+  --users N             users seeded per service instance  BENCH_USERS             (200; --quick: 80)
+  --ceiling-seconds S   seconds of each bcrypt ceiling     BENCH_CEILING_SECONDS   (5; --quick: 2)
+  --only a,b            scenario ids (or prefixes: login)  BENCH_ONLY
+  --quick               smoke test settings                BENCH_QUICK=1
+  --keep-logs           keep the service logs (path printed) BENCH_KEEP_LOGS=1
+Local services (defaults): BENCH_DATABASE_URL postgres://postgres@127.0.0.1:5432/postgres,
+BENCH_REDIS_URL redis://127.0.0.1:6379, BENCH_RABBITMQ_URL amqp://guest:guest@127.0.0.1:5672.
+BENCH_ENV_<NAME>=value passes <NAME>=value to the service (e.g. BENCH_ENV_LOG_LEVEL=silent).`);
+    process.exit(0);
+  }
+  const env = process.env;
+  const flag = (name, envName) => values[name] ?? env[envName];
+  const quick = Boolean(values.quick) || ['1', 'true', 'yes'].includes((env.BENCH_QUICK ?? '').toLowerCase());
+  const int = (name, envName, fallback, min, max) => {
+    const raw = flag(name, envName);
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    return value;
+  };
+  const duration = int('duration', 'BENCH_DURATION', quick ? 3 : 10, 1, 600);
+  const options = {
+    quick,
+    duration,
+    connections: int('connections', 'BENCH_CONNECTIONS', 50, 1, 1_000),
+    authConnections: int('auth-connections', 'BENCH_AUTH_CONNECTIONS', 20, 1, 1_000),
+    runs: int('runs', 'BENCH_RUNS', quick ? 1 : 3, 1, 21),
+    warmup: int('warmup', 'BENCH_WARMUP', quick ? 1 : duration, 0, 600),
+    users: int('users', 'BENCH_USERS', quick ? 80 : 200, ME_TOKEN_USERS + 1, 5_000),
+    ceilingSeconds: int('ceiling-seconds', 'BENCH_CEILING_SECONDS', quick ? 2 : 5, 1, 60),
+    only: (flag('only', 'BENCH_ONLY') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    keepLogs: Boolean(values['keep-logs']) || ['1', 'true', 'yes'].includes((env.BENCH_KEEP_LOGS ?? '').toLowerCase()),
+    requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS,
+    pauseBetweenRunsMs: PAUSE_MS,
+    databaseAdminUrl: env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
+    rabbitmqUrl: env.BENCH_RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672',
+  };
+  for (const [name, url] of [
+    ['BENCH_DATABASE_URL', options.databaseAdminUrl],
+    ['BENCH_REDIS_URL', options.redisUrl],
+    ['BENCH_RABBITMQ_URL', options.rabbitmqUrl],
+  ]) {
+    // The network rules of this workplace: load and connections stay on this machine.
+    const host = new URL(url).hostname;
+    if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) throw new Error(`${name} must point at this machine (got ${host})`);
+  }
+  return options;
+}
+
+// ---------------------------------------------------------------- cleanup
+
+const created = { databases: [], vhost: undefined, redisPrefix: undefined, logDir: undefined };
+let cleaning;
+
+async function cleanUp(opts) {
+  cleaning ??= (async () => {
+    const problems = [];
+    const attempt = async (what, fn) => {
+      try {
+        await fn();
+      } catch (error) {
+        problems.push(`${what}: ${error.message}`);
+      }
+    };
+    await attempt('stopping child processes', () => stopAllChildren());
+    for (const name of created.databases) await attempt(`dropping database ${name}`, () => dropDatabase(opts.databaseAdminUrl, name));
+    if (created.redisPrefix) {
+      await attempt(`deleting Redis keys ${created.redisPrefix}*`, async () => {
+        const deleted = await deleteRedisKeys(opts.redisUrl, created.redisPrefix);
+        progress(`cleanup: ${deleted} Redis key(s) with prefix ${created.redisPrefix} deleted`);
+      });
+    }
+    if (created.vhost) await attempt(`deleting RabbitMQ vhost ${created.vhost}`, () => deleteVhost(created.vhost));
+    if (created.logDir) {
+      if (opts.keepLogs) progress(`logs kept in ${created.logDir}`);
+      else await attempt('removing logs', async () => rmSync(created.logDir, { recursive: true, force: true }));
+    }
+    if (created.databases.length > 0) progress(`cleanup: database(s) ${created.databases.join(', ')} dropped`);
+    for (const problem of problems) console.error(`cleanup problem: ${problem}`);
+    return problems.length === 0;
+  })();
+  return cleaning;
+}
+
+function progress(message) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+// ---------------------------------------------------------------- service and references
+
+function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, keys, cost }) {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    NODE_ENV: rabbitmqUrl ? 'production' : 'development',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: redisPrefix,
+    ...(rabbitmqUrl ? { RABBITMQ_URL: rabbitmqUrl } : {}),
+    JWT_PRIVATE_KEY: keys.privateKey,
+    JWT_PUBLIC_KEY: keys.publicKey,
+    LOG_LEVEL: 'info',
+    BCRYPT_COST: String(cost),
+    // The config caps limits at 1,000,000 per window: far beyond what a run sends.
+    RATE_LIMIT_REGISTER_LIMIT: '1000000',
+    RATE_LIMIT_LOGIN_LIMIT: '1000000',
+    RATE_LIMIT_LOGIN_ACCOUNT_LIMIT: '1000000',
+    RATE_LIMIT_REFRESH_LIMIT: '1000000',
+    // The seeded access tokens must outlive the whole run (the default is 15 min).
+    ACCESS_TOKEN_TTL_SECONDS: '86400',
+  };
+  if (process.env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE;
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('BENCH_ENV_') && name.length > 'BENCH_ENV_'.length) env[name.slice('BENCH_ENV_'.length)] = value;
+  }
+  return env;
+}
+
+async function startService(phase, opts, shared) {
+  const port = await freePort();
+  const logFile = join(created.logDir, `service-cost${phase.cost}.log`);
+  const env = serviceEnv({
+    port,
+    databaseUrl: phase.databaseUrl,
+    redisUrl: opts.redisUrl,
+    redisPrefix: phase.redisPrefix,
+    rabbitmqUrl: shared.rabbitmqUrl,
+    keys: shared.keys,
+    cost: phase.cost,
+  });
+  const entry = spawnNode(`service (cost ${phase.cost})`, SERVICE_ENTRY, { cwd: ROOT, env, logFile });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForOk(`${url}${API}/health/ready`, entry, 120_000);
+  } catch (error) {
+    console.error(`--- last lines of ${logFile}:\n${tailFile(logFile)}`);
+    throw new Error(`service (cost ${phase.cost}) did not become ready: ${error.message}`);
+  }
+  return { kind: 'service', label: 'service', url, pid: entry.child.pid, entry, logFile, nodeEnv: env.NODE_ENV };
+}
+
+async function startReference(kind, phase, shared) {
+  const port = await freePort();
+  const script = join(BENCH_DIR, 'ref', kind === 'health' ? 'health-server.mjs' : 'user-server.mjs');
+  const logFile = join(created.logDir, `reference-${kind}-cost${phase.cost}.log`);
+  const env = {
+    PATH: process.env.PATH,
+    PORT: String(port),
+    DATABASE_URL: phase.databaseUrl,
+    JWT_PUBLIC_KEY: shared.keys.publicKey,
+  };
+  const { entry, ready } = forkReference(`reference ${kind}`, script, { env, logFile });
+  await ready;
+  return { kind: 'reference', label: `ref ${kind}`, url: `http://127.0.0.1:${port}`, pid: entry.child.pid, entry, logFile };
+}
+
+/** Registers `count` users through the API (8 at a time), keeping their tokens. */
+async function seedUsers(service, phase, runTag, password, count) {
+  const users = new Array(count);
+  let next = 0;
+  let failure;
+  const worker = async () => {
+    while (next < count && !failure) {
+      const i = next++;
+      const email = `bench-${runTag}-c${phase.cost}-u${i}@example.com`;
+      const response = await fetch(`${service.url}${API}/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password, name: `Bench User ${i}` }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const body = await response.text();
+      if (response.status !== 201) {
+        failure = new Error(`seeding: register answered ${response.status}: ${body.slice(0, 300)}`);
+        return;
+      }
+      const parsed = JSON.parse(body);
+      users[i] = { email, password, id: parsed.user.id, accessToken: parsed.accessToken, refreshToken: parsed.refreshToken };
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  if (failure) throw failure;
+  return users;
+}
+
+/** Counts the service log's lines by level and status code (one line per request at info). */
+async function summarizeLog(logFile) {
+  const summary = { lines: 0, requestLines: 0, byLevel: {}, byStatus: {}, samples: [] };
+  const names = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+  const reader = createInterface({ input: createReadStream(logFile, 'utf8'), crlfDelay: Infinity });
+  for await (const line of reader) {
+    summary.lines += 1;
+    const level = /"level":(\d+)/.exec(line)?.[1];
+    const name = names[level] ?? 'other';
+    summary.byLevel[name] = (summary.byLevel[name] ?? 0) + 1;
+    const status = /"statusCode":(\d{3})/.exec(line)?.[1];
+    if (status) {
+      summary.requestLines += 1;
+      summary.byStatus[status] = (summary.byStatus[status] ?? 0) + 1;
+    }
+    if ((Number(level) >= 40 || name === 'other') && summary.samples.length < 8) summary.samples.push(line.slice(0, 400));
+  }
+  return summary;
+}
+
+// ---------------------------------------------------------------- runs
+
+/** { loadName: { connections, ceiling } } of a scenario, from its loads() with an empty context. */
+function describeLoads(scenario, opts) {
+  const dummy = { opts, runTag: 'x', cost: scenario.cost, users: [], meTokens: [], password: '', state: {} };
+  const meta = {};
+  for (const load of scenario.loads?.(dummy, { url: '' }) ?? []) meta[load.name] = { connections: load.connections, ceiling: Boolean(load.ceiling) };
+  // A scenario with its own run() (no loads) names its loads itself.
+  return scenario.loadMeta ?? meta;
+}
+
+async function runOnce(scenario, ctx, target, duration) {
+  // A scenario that is not HTTP (RabbitMQ patterns, later) brings its own run().
+  const result = scenario.run
+    ? await scenario.run(ctx, target, duration)
+    : await runLoads(scenario.loads(ctx, target), target.pid, { duration, timeoutSeconds: ctx.opts.requestTimeoutSeconds });
+  if (scenario.afterRun) await scenario.afterRun(ctx, target);
+  return result;
+}
+
+function describeRun(result) {
+  return Object.entries(result.loads)
+    .map(([name, s]) => `${name} ${s.rps.toFixed(1)} req/s p99 ${s.p99} ms fail ${s.failures}`)
+    .join('; ');
+}
+
+/** Warm-up (discarded), idle RSS, then opts.runs measured runs against one target. */
+async function runTarget(scenario, ctx, target) {
+  const { opts } = ctx;
+  let warmup;
+  if (opts.warmup > 0) {
+    warmup = await runOnce(scenario, ctx, target, opts.warmup);
+    progress(`${scenario.id} @ ${target.label}: warm-up ${describeRun(warmup)}`);
+  }
+  await sleep(PAUSE_MS);
+  const idleRssMiB = rssMiB(target.pid) ?? null;
+  const runs = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const result = await runOnce(scenario, ctx, target, opts.duration);
+    runs.push(result);
+    progress(`${scenario.id} @ ${target.label}: run ${i + 1}/${opts.runs} ${describeRun(result)} cpu ${result.process.cpuPercent?.toFixed(0)}%`);
+    if (i + 1 < opts.runs) await sleep(PAUSE_MS);
+  }
+  const primary = Object.keys(runs[0].loads)[0];
+  const median = medianBy(runs, (run) => run.loads[primary].rps);
+  const failuresByLoad = {};
+  for (const name of Object.keys(runs[0].loads)) failuresByLoad[name] = runs.reduce((sum, run) => sum + run.loads[name].failures, 0);
+  return {
+    kind: target.kind,
+    label: target.label,
+    url: target.url,
+    idleRssMiB,
+    peakRssMiB: Math.max(...runs.map((run) => run.process.peakRssMiB)),
+    medianRun: runs.indexOf(median),
+    median,
+    failuresByLoad,
+    runs,
+    warmup,
+  };
+}
+
+function buildRows(scenarioResults, ceilings) {
+  const rows = [];
+  for (const result of scenarioResults) {
+    const service = result.targets.find((t) => t.kind === 'service');
+    const reference = result.targets.find((t) => t.kind === 'reference');
+    for (const target of result.targets) {
+      for (const [name, load] of Object.entries(target.median.loads)) {
+        const meta = result.loadMeta[name];
+        const row = {
+          scenario: result.id,
+          label: result.loadNames.length > 1 ? `${result.id}: ${name}` : result.id,
+          title: result.title,
+          load: name,
+          target: target.label,
+          connections: meta.connections,
+          rps: load.rps,
+          p50: load.p50,
+          p99: load.p99,
+          failures: target.failuresByLoad[name],
+          cpuPercent: target.median.process.cpuPercent,
+          generatorCpuPercent: target.median.process.generatorCpuPercent,
+          idleRssMiB: target.idleRssMiB,
+          peakRssMiB: target.peakRssMiB,
+          vsReference: null,
+          ceilingPerSecond: null,
+          percentOfCeiling: null,
+        };
+        if (target === service && reference?.median.loads[name]) {
+          const ref = reference.median.loads[name];
+          row.vsReference = {
+            rps: ref.rps ? (load.rps / ref.rps) * 100 : null,
+            p50: ref.p50 ? (load.p50 / ref.p50) * 100 : null,
+            p99: ref.p99 ? (load.p99 / ref.p99) * 100 : null,
+            cpu: reference.median.process.cpuPercent ? (service.median.process.cpuPercent / reference.median.process.cpuPercent) * 100 : null,
+            peakRss: reference.peakRssMiB ? (service.peakRssMiB / reference.peakRssMiB) * 100 : null,
+          };
+        }
+        if (meta.ceiling && ceilings[result.cost]) {
+          row.ceilingPerSecond = ceilings[result.cost].perSecond;
+          row.percentOfCeiling = (load.rps / ceilings[result.cost].perSecond) * 100;
+        }
+        rows.push(row);
+      }
+    }
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(opts) {
+  const startedAt = new Date();
+  const scenarios = selectScenarios(opts.only);
+  if (!existsSync(SERVICE_ENTRY)) throw new Error(`${SERVICE_ENTRY} is missing: run \`npm run build\` first (or \`npm run bench\`)`);
+
+  const stamp = startedAt.toISOString().replace(/[-:T.Z]/g, '').slice(0, 14);
+  const runTag = `${stamp}${randomBytes(3).toString('hex')}`; // lower-case letters and digits only
+  created.logDir = mkdtempSync(join(os.tmpdir(), `user-service-bench-${runTag}-`));
+  created.redisPrefix = `user-service-bench-${runTag}`;
+  const password = `Bench-${randomBytes(6).toString('hex')}-pw`;
+  const keys = generateJwtKeys();
+  const machine = {
+    cpuModel: os.cpus()[0]?.model,
+    cpus: os.cpus().length,
+    totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg(),
+    uvThreadpoolSize: threadPoolSize(),
+  };
+  progress(`run ${runTag}: ${scenarios.map((s) => s.id).join(', ')}; ${opts.runs} run(s) of ${opts.duration} s after a ${opts.warmup} s warm-up`);
+  progress(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.totalMemMiB} MiB, node ${machine.node}, load average ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+
+  // Our own vhost keeps the service's durable queue away from anyone else's on this broker.
+  let rabbitmqUrl;
+  const vhost = `user_service_bench_${runTag}`;
+  try {
+    rabbitmqUrl = await createVhost(opts.rabbitmqUrl, vhost);
+    created.vhost = vhost;
+  } catch (error) {
+    progress(`no RabbitMQ vhost of our own (${error.message.split('\n')[0]}): the service runs without a broker, NODE_ENV=development`);
+  }
+  const shared = { keys, rabbitmqUrl };
+
+  const costs = [...new Set(scenarios.map((s) => s.cost))];
+  const services = [];
+  const ceilings = {};
+  const scenarioResults = [];
+  const states = new Map(scenarios.map((s) => [s.id, {}]));
+
+  for (const cost of costs) {
+    const phaseScenarios = scenarios.filter((s) => s.cost === cost);
+    const dbName = `user_service_bench_${runTag}_c${cost}`;
+    const phase = { cost, redisPrefix: `${created.redisPrefix}-c${cost}` };
+    phase.databaseUrl = await createDatabase(opts.databaseAdminUrl, dbName);
+    created.databases.push(dbName);
+
+    progress(`cost ${cost}: starting the service (database ${dbName})`);
+    const service = await startService(phase, opts, shared);
+    const serviceInfo = { cost, database: dbName, nodeEnv: service.nodeEnv, redisKeyPrefix: phase.redisPrefix, rssAfterReadyMiB: rssMiB(service.pid) };
+    services.push(serviceInfo);
+
+    const references = {};
+    for (const kind of new Set(phaseScenarios.map((s) => s.reference).filter(Boolean))) {
+      references[kind] = await startReference(kind, phase, shared);
+    }
+
+    // The ceiling, while the service idles (before seeding: nothing else hashes).
+    if (phaseScenarios.some((s) => Object.values(describeLoads(s, opts)).some((load) => load.ceiling))) {
+      progress(`cost ${cost}: measuring the bcrypt ceiling (${threadPoolSize()} concurrent bcrypt.hash, ${opts.ceilingSeconds} s)`);
+      ceilings[cost] = await measureBcryptCeiling(cost, opts.ceilingSeconds);
+      progress(`cost ${cost}: ceiling ${ceilings[cost].perSecond.toFixed(1)} hashes/s`);
+    }
+
+    progress(`cost ${cost}: seeding ${opts.users} users through POST /auth/register`);
+    const seedStart = Date.now();
+    const users = await seedUsers(service, phase, runTag, password, opts.users);
+    serviceInfo.seedSeconds = (Date.now() - seedStart) / 1000;
+    serviceInfo.rssAfterSeedMiB = rssMiB(service.pid);
+    progress(`cost ${cost}: seeded in ${serviceInfo.seedSeconds.toFixed(1)} s`);
+    const meTokens = users.slice(0, ME_TOKEN_USERS).map((user) => user.accessToken);
+
+    for (const scenario of phaseScenarios) {
+      const ctx = { opts, runTag, cost, users, meTokens, password, rabbitmqUrl, state: states.get(scenario.id) };
+      if (scenario.setup) await scenario.setup(ctx);
+      const targets = [service];
+      if (scenario.reference) targets.push(references[scenario.reference]);
+      const loadMeta = describeLoads(scenario, opts);
+      const results = [];
+      for (const target of targets) results.push(await runTarget(scenario, ctx, target));
+      scenarioResults.push({
+        id: scenario.id,
+        title: scenario.title,
+        cost,
+        loadNames: Object.keys(loadMeta),
+        loadMeta,
+        targets: results,
+        notes: scenario.notes?.(ctx),
+      });
+    }
+
+    for (const ref of Object.values(references)) await stopChild(ref.entry);
+    await stopChild(service.entry, 15_000);
+    serviceInfo.redisKeys = await countRedisKeys(opts.redisUrl, phase.redisPrefix).catch(() => null);
+    serviceInfo.log = await summarizeLog(service.logFile);
+    await dropDatabase(opts.databaseAdminUrl, dbName);
+    created.databases = created.databases.filter((name) => name !== dbName);
+  }
+
+  const rows = buildRows(scenarioResults, ceilings);
+  const finishedAt = new Date();
+  machine.loadAverageAtEnd = os.loadavg();
+
+  // ------------------------------------------------------------ print
+  const out = [];
+  out.push('');
+  out.push(`User service benchmark ${startedAt.toISOString()} — ${machine.cpus} x ${machine.cpuModel}, ${machine.totalMemMiB} MiB, node ${machine.node}`);
+  out.push(
+    `settings: ${opts.runs} run(s) x ${opts.duration} s (median by req/s) after a ${opts.warmup} s warm-up; ` +
+      `${opts.connections} connections (login/register: ${opts.authConnections}); ${opts.users} seeded users per service; ` +
+      `LOG_LEVEL=info; NODE_ENV=${services[0]?.nodeEnv}`,
+  );
+  for (const info of services) {
+    out.push(
+      `service cost ${info.cost}: RSS ${info.rssAfterReadyMiB?.toFixed(0)} MiB after ready, ${info.rssAfterSeedMiB?.toFixed(0)} MiB after seeding ` +
+        `(${opts.users} users in ${info.seedSeconds?.toFixed(1)} s); log: ${info.log.requestLines} request lines, ` +
+        `${Object.entries(info.log.byLevel).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
+  }
+  for (const ceiling of Object.values(ceilings)) {
+    out.push(`bcrypt ceiling cost ${ceiling.cost}: ${ceiling.perSecond.toFixed(1)} hashes/s (${ceiling.concurrency} concurrent, ${ceiling.seconds.toFixed(1)} s)`);
+  }
+  out.push('');
+  out.push(formatTable(rows));
+  out.push('');
+  for (const result of scenarioResults) out.push(`  ${result.id.padEnd(15)} ${result.title}${result.cost && result.loadNames.some((n) => result.loadMeta[n].ceiling) ? ` (BCRYPT_COST ${result.cost})` : ''}`);
+  const notes = [];
+  const me = rows.find((r) => r.scenario === 'me' && r.target === 'service');
+  const meUnder = rows.find((r) => r.scenario === 'me-under-login' && r.load === 'me');
+  if (me && meUnder) notes.push(`GET /users/me p99 while login saturates hashing: ${meUnder.p99} ms (alone: ${me.p99} ms)`);
+  for (const result of scenarioResults) {
+    if (result.notes) notes.push(`${result.id}: ${JSON.stringify(result.notes)}`);
+  }
+  for (const info of services) {
+    for (const sample of info.log.samples) notes.push(`service cost ${info.cost} log: ${sample}`);
+  }
+  if (notes.length) out.push('', ...notes.map((n) => `note: ${n}`));
+  out.push(`load average: ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end`);
+
+  const resultsDir = join(BENCH_DIR, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${startedAt.toISOString().replace(/:/g, '-')}.json`);
+  const report = {
+    runTag,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    machine,
+    settings: {
+      duration: opts.duration,
+      warmup: opts.warmup,
+      runs: opts.runs,
+      connections: opts.connections,
+      authConnections: opts.authConnections,
+      users: opts.users,
+      meTokenUsers: ME_TOKEN_USERS,
+      ceilingSeconds: opts.ceilingSeconds,
+      requestTimeoutSeconds: opts.requestTimeoutSeconds,
+      pauseBetweenRunsMs: opts.pauseBetweenRunsMs,
+      quick: opts.quick,
+      only: opts.only,
+      scenarios: scenarios.map((s) => s.id),
+      serviceEnv: {
+        NODE_ENV: services[0]?.nodeEnv,
+        LOG_LEVEL: 'info',
+        RATE_LIMIT_x_LIMIT: 1000000,
+        ACCESS_TOKEN_TTL_SECONDS: 86400,
+        broker: rabbitmqUrl ? 'own vhost' : 'none',
+        extra: Object.keys(process.env).filter((n) => n.startsWith('BENCH_ENV_')),
+      },
+    },
+    ceilings,
+    services,
+    rows,
+    scenarios: scenarioResults,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  out.push(`results: ${file}`);
+  console.log(out.join('\n'));
+}
+
+// ---------------------------------------------------------------- entry
+
+let opts;
+try {
+  opts = readOptions(process.argv.slice(2));
+} catch (error) {
+  console.error(`bench: ${error.message}`);
+  process.exit(2);
+}
+
+let interrupted = 0;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    interrupted += 1;
+    if (interrupted > 1) {
+      killAllChildrenSync();
+      process.exit(130);
+    }
+    progress(`${signal}: stopping and cleaning up (again to force)`);
+    cleanUp(opts).finally(() => process.exit(130));
+  });
+}
+process.on('exit', killAllChildrenSync);
+
+// Bounded in time as a whole: phases x (seeding + ceilings + every run) + a wide margin.
+const estimateSeconds =
+  selectScenarios(opts.only).length * 2 * (opts.runs * (opts.duration + 3) + opts.warmup + 3) +
+  2 * (opts.users * 0.5 + opts.ceilingSeconds + 120);
+const limitSeconds = Math.max(600, Math.ceil(estimateSeconds * 2));
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${limitSeconds} s, giving up`);
+  cleanUp(opts).finally(() => process.exit(3));
+}, limitSeconds * 1000);
+watchdog.unref();
+
+main(opts).then(
+  async () => {
+    const clean = await cleanUp(opts);
+    clearTimeout(watchdog);
+    process.exit(clean ? 0 : 1);
+  },
+  async (error) => {
+    console.error(`bench failed: ${error.stack ?? error.message}`);
+    await cleanUp(opts);
+    process.exit(1);
+  },
+);

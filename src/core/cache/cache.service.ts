@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+
+import { CACHE, type Cache, STRICT_STORE, type StrictStore } from './cache.tokens.js';
+
+type PendingWrite = { kind: 'set'; value: unknown; expiresAt: number } | { kind: 'delete' };
+
+/**
+ * Reads through the cache (a cache failure is a miss: the loader answers), and
+ * writes that must not be lost: a write or invalidation that fails is kept
+ * here and retried until Redis takes it, and meanwhile this replica reads
+ * around the stale key.
+ */
+@Injectable()
+export class CacheService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Cache');
+  private readonly pending = new Map<string, PendingWrite>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 1_000;
+
+  constructor(
+    @Inject(STRICT_STORE) private readonly store: StrictStore,
+    @Inject(CACHE) private readonly cache: Cache,
+  ) {}
+
+  /** The cached value, or load() (then cached for ttlMs; concurrent misses share one load). */
+  read<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+    if (this.pending.has(key)) return load();
+    return this.cache.wrap(key, load, ttlMs);
+  }
+
+  /** Throws when the cache cannot answer, so the caller can ask the source of truth. */
+  async strictGet(key: string): Promise<unknown> {
+    const pending = this.pending.get(key);
+    if (pending) return pending.kind === 'set' ? pending.value : undefined;
+    return this.store.get(key);
+  }
+
+  async setReliably(entries: { key: string; value: unknown; ttlMs: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await this.store.setMany(entries.map(({ key, value, ttlMs }) => ({ key, value, ttl: ttlMs })));
+    } catch (error) {
+      this.defer(error, entries.map(({ key, value, ttlMs }) => [key, { kind: 'set', value, expiresAt: Date.now() + ttlMs }]));
+    }
+  }
+
+  async invalidate(...keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    try {
+      await this.store.deleteMany(keys);
+    } catch (error) {
+      this.defer(error, keys.map((key) => [key, { kind: 'delete' }]));
+    }
+  }
+
+  private defer(error: unknown, writes: [string, PendingWrite][]): void {
+    this.logger.warn(`cache write failed for ${writes.length} key(s), retrying: ${(error as Error).message}`);
+    for (const [key, write] of writes) this.pending.set(key, write);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retry();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
+  private async retry(): Promise<void> {
+    const now = Date.now();
+    const sets: { key: string; value: unknown; ttl: number }[] = [];
+    const deletes: string[] = [];
+    for (const [key, write] of this.pending) {
+      if (write.kind === 'delete') deletes.push(key);
+      else if (write.expiresAt > now) sets.push({ key, value: write.value, ttl: write.expiresAt - now });
+      else this.pending.delete(key);
+    }
+    try {
+      if (sets.length) await this.store.setMany(sets);
+      if (deletes.length) await this.store.deleteMany(deletes);
+      // Only now: until written, this replica keeps answering from the pending writes.
+      for (const key of [...sets.map((s) => s.key), ...deletes]) this.pending.delete(key);
+      this.retryDelayMs = 1_000;
+    } catch {
+      this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+      this.scheduleRetry();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.retryTimer);
+  }
+}

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+
+import { Injectable } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import type { EntityManager } from 'typeorm';
+
+import type { DomainEvent } from './domain-event.js';
+
+export const OUTBOX_CHANNEL = 'user_service_outbox';
+
+/**
+ * The one way to publish a domain event: it is written to the outbox in the
+ * caller's transaction, so it exists exactly when the change it announces
+ * does. The relay sends it to the broker after the commit.
+ */
+@Injectable()
+export class EventPublisher {
+  constructor(private readonly cls: ClsService) {}
+
+  async record(manager: EntityManager, ...events: DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const correlationId = this.cls.isActive() ? (this.cls.getId() ?? null) : null;
+    const occurredAt = new Date().toISOString();
+    const rows = events.map((event) => {
+      const eventId = randomUUID();
+      return [eventId, event.name, event.userId, JSON.stringify({ eventId, occurredAt, correlationId, ...event.data }), correlationId];
+    });
+    await manager.query(
+      `INSERT INTO outbox_events (event_id, name, aggregate_id, payload, correlation_id)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::jsonb[], $5::varchar[])`,
+      [0, 1, 2, 3, 4].map((column) => rows.map((row) => row[column])),
+    );
+    // Delivered at commit (and dropped on rollback): wakes the relay at once.
+    await manager.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+  }
+}

@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+
+import { JwtStrategy } from './jwt.strategy.js';
+import { RefreshTokenEntity } from './refresh-token.entity.js';
+import { SessionEntity } from './session.entity.js';
+import { SessionRevocations } from './session-revocations.js';
+import { SessionsController } from './sessions.controller.js';
+import { SessionsRepository } from './sessions.repository.js';
+import { SessionsService } from './sessions.service.js';
+import { TokensService } from './tokens.service.js';
+
+/**
+ * Sessions, refresh tokens and access token checks. Its own module (inside
+ * auth) so that Users can end sessions without depending on Auth, which
+ * depends on Users.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity])],
+  controllers: [SessionsController],
+  providers: [SessionsService, SessionsRepository, SessionRevocations, TokensService, JwtStrategy],
+  exports: [SessionsService],
+})
+export class SessionsModule {}

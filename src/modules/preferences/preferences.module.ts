@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+
+import { PreferencesController } from './preferences.controller.js';
+import { PreferencesRepository } from './preferences.repository.js';
+import { PreferencesService } from './preferences.service.js';
+
+@Module({
+  controllers: [PreferencesController],
+  providers: [PreferencesRepository, PreferencesService],
+  exports: [PreferencesService],
+})
+export class PreferencesModule {}
