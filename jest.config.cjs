@@ -32,7 +32,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/utils/global-setup.ts',
       globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
-      testTimeout: 30000,
     },
   ],
+  // A global option: Jest ignores it inside `projects`.
+  testTimeout: 30000,
 };

@@ -9,6 +9,7 @@ import { setupSwagger } from './core/http/swagger.js';
 import { createValidationPipe } from './core/http/validation.js';
 import { correlationIdFor } from './core/logging/correlation-id.js';
 import { rmqServerOptions } from './core/messaging/rmq-options.js';
+import { RmqServerStartup } from './core/messaging/rmq-server-startup.js';
 import { MetricsService } from './core/metrics/metrics.service.js';
 
 /**
@@ -52,6 +53,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     app.connectMicroservice(rmqServerOptions({ ...config, rabbitmqUrl: config.rabbitmqUrl }), { inheritAppConfig: true });
   }
   await app.init();
-  if (config.rabbitmqUrl) await app.startAllMicroservices();
+  if (config.rabbitmqUrl) {
+    // The RMQ server retries its connection forever: awaiting it would keep
+    // HTTP down for as long as the broker is. It starts consuming once connected.
+    const started = app.startAllMicroservices();
+    started.catch((error: unknown) => app.get(Logger).error({ err: error }, 'RMQ server failed to start'));
+    app.get(RmqServerStartup).track(started);
+  }
   return app;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import amqplib from 'amqplib';
+import amqplib, { type Channel } from 'amqplib';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -106,20 +106,30 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
     close: async () => {
       await app.close();
       if (useRedis) await deleteKeys(`${prefix}*`);
-      if (config.rabbitmqUrl) await deleteBrokerObjects(config.messaging.eventsExchange, config.messaging.serviceQueue);
+      // Only names this app chose itself; names passed in belong to the test.
+      const ownsBrokerObjects = !options.env?.EVENTS_EXCHANGE && !options.env?.SERVICE_QUEUE;
+      if (config.rabbitmqUrl && ownsBrokerObjects) {
+        await deleteBrokerObjects(config.messaging.eventsExchange, config.messaging.serviceQueue);
+      }
       await database?.drop();
     },
   };
 }
 
 /** Removes the exchange and queue this test app declared (never anything else on the shared broker). */
-export async function deleteBrokerObjects(exchange: string, ...queues: string[]): Promise<void> {
+export async function deleteBrokerObjects(exchange: string | undefined, ...queues: string[]): Promise<void> {
   const connection = await amqplib.connect(rabbitmqUrl()!);
+  connection.on('error', () => undefined);
   try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) await channel.deleteQueue(queue);
-    await channel.deleteExchange(exchange);
-    await channel.close();
+    // A channel per object: a failed delete (never declared) closes its channel.
+    const removals: ((c: Channel) => Promise<unknown>)[] = queues.map((queue) => (c: Channel) => c.deleteQueue(queue));
+    if (exchange) removals.push((c: Channel) => c.deleteExchange(exchange));
+    for (const remove of removals) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await remove(channel).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
   } finally {
     await connection.close();
   }

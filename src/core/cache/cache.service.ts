@@ -39,6 +39,8 @@ export class CacheService implements OnApplicationShutdown {
     if (entries.length === 0) return;
     try {
       await this.store.setMany(entries.map(({ key, value, ttlMs }) => ({ key, value, ttl: ttlMs })));
+      // A newer write supersedes any older one still waiting for a retry.
+      for (const { key } of entries) this.pending.delete(key);
     } catch (error) {
       this.defer(error, entries.map(({ key, value, ttlMs }) => [key, { kind: 'set', value, expiresAt: Date.now() + ttlMs }]));
     }
@@ -48,6 +50,7 @@ export class CacheService implements OnApplicationShutdown {
     if (keys.length === 0) return;
     try {
       await this.store.deleteMany(keys);
+      for (const key of keys) this.pending.delete(key);
     } catch (error) {
       this.defer(error, keys.map((key) => [key, { kind: 'delete' }]));
     }
@@ -70,18 +73,20 @@ export class CacheService implements OnApplicationShutdown {
 
   private async retry(): Promise<void> {
     const now = Date.now();
-    const sets: { key: string; value: unknown; ttl: number }[] = [];
-    const deletes: string[] = [];
-    for (const [key, write] of this.pending) {
-      if (write.kind === 'delete') deletes.push(key);
-      else if (write.expiresAt > now) sets.push({ key, value: write.value, ttl: write.expiresAt - now });
-      else this.pending.delete(key);
-    }
+    const attempt = [...this.pending].filter(([key, write]) => {
+      if (write.kind === 'set' && write.expiresAt <= now) this.pending.delete(key);
+      return write.kind === 'delete' || write.expiresAt > now;
+    });
+    const sets = attempt.flatMap(([key, write]) =>
+      write.kind === 'set' ? [{ key, value: write.value, ttl: write.expiresAt - now }] : [],
+    );
+    const deletes = attempt.flatMap(([key, write]) => (write.kind === 'delete' ? [key] : []));
     try {
       if (sets.length) await this.store.setMany(sets);
       if (deletes.length) await this.store.deleteMany(deletes);
-      // Only now: until written, this replica keeps answering from the pending writes.
-      for (const key of [...sets.map((s) => s.key), ...deletes]) this.pending.delete(key);
+      // Only now (until written, this replica answers from the pending writes), and only
+      // the writes sent: one deferred again meanwhile stays for the next retry.
+      for (const [key, write] of attempt) if (this.pending.get(key) === write) this.pending.delete(key);
       this.retryDelayMs = 1_000;
     } catch {
       this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);

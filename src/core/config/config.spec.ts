@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       redisKeyPrefix: 'user-service',
       rabbitmqUrl: undefined,
+      messaging: { eventsExchange: 'user.events', serviceQueue: 'user-service', outboxRetentionSeconds: 7 * 86_400 },
       logLevel: 'info',
       trustProxy: false,
       bodyLimitBytes: 16_384,
@@ -57,7 +58,13 @@ describe('loadConfig', () => {
         login: { limit: 20, windowSeconds: 60 },
         loginPerAccount: { limit: 10, windowSeconds: 300 },
         refresh: { limit: 60, windowSeconds: 60 },
+        verificationResend: { limit: 3, windowSeconds: 3_600 },
+        passwordForgot: { limit: 10, windowSeconds: 3_600 },
+        passwordForgotPerAccount: { limit: 3, windowSeconds: 3_600 },
+        passwordReset: { limit: 10, windowSeconds: 3_600 },
+        passwordChange: { limit: 5, windowSeconds: 900 },
       },
+      tokens: { emailVerificationTtlSeconds: 86_400, passwordResetTtlSeconds: 3_600 },
       idempotencyTtlSeconds: 86_400,
       admin: { email: undefined, password: undefined },
     });
@@ -76,6 +83,9 @@ describe('loadConfig', () => {
       RATE_LIMIT_LOGIN_WINDOW_SECONDS: '30',
       ADMIN_EMAIL: ' Admin@Example.COM ',
       ADMIN_PASSWORD: 'a-long-admin-password-1',
+      EVENTS_EXCHANGE: 'staging.user.events',
+      PASSWORD_RESET_TTL_SECONDS: '600',
+      RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT_LIMIT: '2',
     });
 
     expect(config.nodeEnv).toBe('test');
@@ -87,6 +97,9 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBe('postgresql://localhost/users');
     expect(config.rateLimits.login).toEqual({ limit: 5, windowSeconds: 30 });
     expect(config.admin).toEqual({ email: 'admin@example.com', password: 'a-long-admin-password-1' });
+    expect(config.messaging.eventsExchange).toBe('staging.user.events');
+    expect(config.tokens.passwordResetTtlSeconds).toBe(600);
+    expect(config.rateLimits.passwordForgotPerAccount).toEqual({ limit: 2, windowSeconds: 3_600 });
   });
 
   it.each([
@@ -108,6 +121,10 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_REFRESH_LIMIT', '0'],
     ['RATE_LIMIT_LOGIN_ACCOUNT_WINDOW_SECONDS', '86401'],
     ['IDEMPOTENCY_TTL_SECONDS', '59'],
+    ['OUTBOX_RETENTION_SECONDS', '59'],
+    ['EMAIL_VERIFICATION_TTL_SECONDS', '59'],
+    ['PASSWORD_RESET_TTL_SECONDS', '86401'],
+    ['RATE_LIMIT_PASSWORD_CHANGE_LIMIT', '0'],
   ])('names %s=%j in a one-line ConfigError', (name, value) => {
     const error = configErrorOf({ [name]: value });
 

@@ -27,6 +27,9 @@ export class BrokerConnection implements OnApplicationShutdown {
       confirm: true,
       setup: (channel: ConfirmChannel) => channel.assertExchange(exchange, 'topic', { durable: true }).then(() => undefined),
     });
+    // Without a listener an 'error' (e.g. setup cut short by a dropped connection) would crash the process;
+    // the wrapper re-runs setup on the next connection by itself.
+    this.channel.on('error', (error: Error) => this.logger.warn(`RabbitMQ channel error: ${error.message}`));
   }
 
   get configured(): boolean {

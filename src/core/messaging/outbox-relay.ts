@@ -24,8 +24,6 @@ interface OutboxRow {
   correlation_id: string | null;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
 /**
  * Sends outbox rows to the events exchange, oldest first, and marks them sent
  * only after the broker confirmed them. One relay is active at a time across
@@ -37,6 +35,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
   private stopped = false;
+  private signalStop!: () => void;
+  private readonly stopping = new Promise<void>((resolve) => (this.signalStop = resolve));
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private lastPrune = 0;
@@ -54,7 +54,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.signalStop();
     await this.running;
   }
 
@@ -75,7 +75,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         this.leader = false;
         await client.end().catch(() => undefined);
       }
-      if (!this.stopped) await sleep(1_000);
+      if (!this.stopped) await this.pause(1_000, { wakeOnEvents: false });
     }
   }
 
@@ -98,7 +98,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const { sent, failed } = await this.publishBatch(client);
       if (failed) {
         backoffMs = Math.min(Math.max(backoffMs * 2, 500), MAX_BACKOFF_MS);
-        await sleep(backoffMs);
+        await this.pause(backoffMs, { wakeOnEvents: false });
         continue;
       }
       backoffMs = 0;
@@ -160,16 +160,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (rowCount) this.logger.log(`pruned ${rowCount} published outbox rows`);
   }
 
-  /** Waits until woken by NOTIFY (or shutdown), or at most ms. */
-  private pause(ms: number): Promise<void> {
+  /** Waits at most ms; shutdown ends the wait, and so does a NOTIFY unless backing off. */
+  private pause(ms: number, { wakeOnEvents } = { wakeOnEvents: true }): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       timer.unref();
+      const stop = this.stopping;
       function done() {
         clearTimeout(timer);
         resolve();
       }
-      this.wake = done;
+      this.wake = wakeOnEvents ? done : undefined;
+      void stop.then(done);
     });
   }
 }

@@ -98,6 +98,9 @@ export class AccountRecoveryService {
       const error = tokenError(result);
       if (error) throw error;
       const { userId } = result as { userId: string };
+      // A link mailed before the account was deactivated must not reopen it.
+      const user = await this.users.lockWithin(manager, userId);
+      if (!user || user.status === 'deactivated') throw tokenError({ problem: 'invalid' })!;
       await this.users.setPasswordWithin(manager, userId, passwordHash);
       return this.sessions.endWithin(manager, userId, 'password_reset');
     });

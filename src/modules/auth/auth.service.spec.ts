@@ -10,6 +10,7 @@ import type { MetricsService } from '../../core/metrics/metrics.service.js';
 import type { UserStatus } from '../users/user.entity.js';
 import type { UsersService } from '../users/users.service.js';
 import type { UserWithPassword } from '../users/users.repository.js';
+import type { AccountRecoveryService } from './account-recovery.service.js';
 import { AuthService } from './auth.service.js';
 import type { ClientInfo } from './client-info.js';
 import type { TokensResponse } from './dto/auth.response.js';
@@ -50,10 +51,11 @@ function userWith(overrides: { status?: UserStatus; statusUntil?: Date | null; p
 }
 
 describe('AuthService', () => {
-  let users: { findForPasswordCheck: jest.Mock; reactivate: jest.Mock; updatePasswordHash: jest.Mock; create: jest.Mock };
+  let users: { findForPasswordCheck: jest.Mock; reactivate: jest.Mock; rehashPassword: jest.Mock; create: jest.Mock };
   let sessions: { transaction: jest.Mock; start: jest.Mock; end: jest.Mock };
   let idempotency: { claim: jest.Mock; complete: jest.Mock };
   let metrics: { countLogin: jest.Mock };
+  let recovery: { requestVerification: jest.Mock };
   let verify: jest.SpiedFunction<PasswordHasher['verify']>;
   let service: AuthService;
 
@@ -61,7 +63,7 @@ describe('AuthService', () => {
     users = {
       findForPasswordCheck: jest.fn().mockResolvedValue(null),
       reactivate: jest.fn().mockResolvedValue(undefined),
-      updatePasswordHash: jest.fn().mockResolvedValue(undefined),
+      rehashPassword: jest.fn().mockResolvedValue(undefined),
       create: jest.fn(),
     };
     sessions = {
@@ -71,6 +73,7 @@ describe('AuthService', () => {
     };
     idempotency = { claim: jest.fn().mockResolvedValue(undefined), complete: jest.fn().mockResolvedValue(undefined) };
     metrics = { countLogin: jest.fn() };
+    recovery = { requestVerification: jest.fn().mockResolvedValue(undefined) };
     verify = jest.spyOn(hasher, 'verify');
     service = new AuthService(
       users as unknown as UsersService,
@@ -78,6 +81,7 @@ describe('AuthService', () => {
       hasher,
       idempotency as unknown as IdempotencyService,
       metrics as unknown as MetricsService,
+      recovery as unknown as AccountRecoveryService,
     );
   });
 
@@ -108,7 +112,7 @@ describe('AuthService', () => {
       });
       expect(response.user).not.toHaveProperty('passwordHash');
       expect(metrics.countLogin).toHaveBeenCalledWith('success');
-      expect(users.updatePasswordHash).not.toHaveBeenCalled();
+      expect(users.rehashPassword).not.toHaveBeenCalled();
       expect(users.reactivate).not.toHaveBeenCalled();
     });
 
@@ -192,8 +196,8 @@ describe('AuthService', () => {
 
       await service.login({ email: user.email, password: PASSWORD }, client);
 
-      expect(users.updatePasswordHash).toHaveBeenCalledTimes(1);
-      const [id, newHash] = users.updatePasswordHash.mock.calls[0] as [string, string];
+      expect(users.rehashPassword).toHaveBeenCalledTimes(1);
+      const [id, newHash] = users.rehashPassword.mock.calls[0] as [string, string];
       expect(id).toBe(user.id);
       expect(bcrypt.getRounds(newHash)).toBe(4);
       await expect(hasher.verify(PASSWORD, newHash)).resolves.toBe(true);
@@ -218,6 +222,29 @@ describe('AuthService', () => {
       expect(idempotency.claim).not.toHaveBeenCalled();
     });
 
+    it('issues the email verification token in the same transaction, after creating the user', async () => {
+      const user = userWith();
+      const order: string[] = [];
+      users.create.mockImplementation(async () => (order.push('create'), user));
+      recovery.requestVerification.mockImplementation(async () => void order.push('requestVerification'));
+      sessions.start.mockImplementation(async () => (order.push('start'), issued));
+
+      await service.register(dto, client);
+
+      expect(sessions.transaction).toHaveBeenCalledTimes(1);
+      expect(recovery.requestVerification).toHaveBeenCalledWith(manager, user);
+      expect(order).toEqual(['create', 'requestVerification', 'start']);
+    });
+
+    it('opens no session when the verification token cannot be issued', async () => {
+      users.create.mockResolvedValue(userWith());
+      recovery.requestVerification.mockRejectedValue(new Error('outbox insert failed'));
+
+      await expect(service.register(dto, client)).rejects.toThrow('outbox insert failed');
+
+      expect(sessions.start).not.toHaveBeenCalled();
+    });
+
     it('replays the stored answer of a repeated Idempotency-Key without creating anything', async () => {
       const stored = { status: 201, body: { ...issued, user: { id: 'first' } } };
       idempotency.claim.mockResolvedValue(stored);
@@ -227,6 +254,7 @@ describe('AuthService', () => {
       expect(idempotency.claim).toHaveBeenCalledWith(manager, { scope: 'POST /auth/register', key: 'key-1', body: dto });
       expect(users.create).not.toHaveBeenCalled();
       expect(idempotency.complete).not.toHaveBeenCalled();
+      expect(recovery.requestVerification).not.toHaveBeenCalled();
     });
 
     it('stores the answer of a first Idempotency-Key in the same transaction', async () => {

@@ -1,6 +1,9 @@
 import { Logger } from '@nestjs/common';
+import { createCache } from 'cache-manager';
+import { Keyv } from 'keyv';
 
-import type { StrictStore } from '../../core/cache/cache.module.js';
+import { CacheService } from '../../core/cache/cache.service.js';
+import type { Cache, StrictStore } from '../../core/cache/cache.tokens.js';
 import { loadConfig } from '../../core/config/config.js';
 import { SessionRevocations } from './session-revocations.js';
 import type { SessionsRepository } from './sessions.repository.js';
@@ -9,20 +12,28 @@ const config = loadConfig({ NODE_ENV: 'test', ACCESS_TOKEN_TTL_SECONDS: '900', S
 const MARK_TTL_MS = (900 + 60) * 1000;
 
 describe('SessionRevocations', () => {
-  let store: { get: jest.Mock; setMany: jest.Mock };
+  let store: { get: jest.Mock; setMany: jest.Mock; deleteMany: jest.Mock };
+  let cacheManager: { wrap: jest.Mock };
+  let cache: CacheService;
   let repository: { isEnded: jest.Mock };
   let revocations: SessionRevocations;
   let warn: jest.SpiedFunction<Logger['warn']>;
 
   beforeEach(() => {
-    store = { get: jest.fn().mockResolvedValue(undefined), setMany: jest.fn().mockResolvedValue([true]) };
+    store = {
+      get: jest.fn().mockResolvedValue(undefined),
+      setMany: jest.fn().mockResolvedValue([true]),
+      deleteMany: jest.fn().mockResolvedValue(true),
+    };
+    cacheManager = { wrap: jest.fn() };
+    cache = new CacheService(store as unknown as StrictStore, cacheManager as unknown as Cache);
     repository = { isEnded: jest.fn() };
-    revocations = new SessionRevocations(store as unknown as StrictStore, repository as unknown as SessionsRepository, config);
+    revocations = new SessionRevocations(cache, repository as unknown as SessionsRepository, config);
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
 
   afterEach(() => {
-    revocations.onApplicationShutdown();
+    cache.onApplicationShutdown();
     warn.mockRestore();
     jest.useRealTimers();
   });
@@ -50,6 +61,15 @@ describe('SessionRevocations', () => {
       await expect(revocations.isRevoked('s1')).resolves.toBe(ended);
       expect(repository.isEnded).toHaveBeenCalledWith('s1', 3600);
     });
+
+    it('never goes through the lenient cache-manager view (an outage must not read as "not revoked")', async () => {
+      store.get.mockRejectedValue(new Error('redis is down'));
+      repository.isEnded.mockResolvedValue(true);
+
+      await revocations.isRevoked('s1');
+
+      expect(cacheManager.wrap).not.toHaveBeenCalled();
+    });
   });
 
   describe('markRevoked', () => {
@@ -66,6 +86,18 @@ describe('SessionRevocations', () => {
         { key: 'revoked-session:s1', value: 1, ttl: MARK_TTL_MS },
         { key: 'revoked-session:s2', value: 1, ttl: MARK_TTL_MS },
       ]);
+    });
+
+    it('honours a mark the store refused on this replica at once, without asking the store or the database', async () => {
+      store.setMany.mockRejectedValueOnce(new Error('redis is down'));
+      store.get.mockResolvedValue(undefined);
+
+      await expect(revocations.markRevoked(['s1'])).resolves.toBeUndefined();
+
+      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
+      expect(store.get).not.toHaveBeenCalled();
+      expect(repository.isEnded).not.toHaveBeenCalled();
+      await expect(revocations.isRevoked('s2')).resolves.toBe(false);
     });
 
     it('retries marks the store refused, after a second', async () => {
@@ -91,6 +123,11 @@ describe('SessionRevocations', () => {
 
       await jest.advanceTimersByTimeAsync(60_000);
       expect(store.setMany).toHaveBeenCalledTimes(2);
+
+      // Written: the store answers again.
+      store.get.mockResolvedValue(1);
+      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
+      expect(store.get).toHaveBeenCalledWith('revoked-session:s1');
     });
 
     it('backs off while the store keeps failing, then writes everything pending at once', async () => {
@@ -126,17 +163,47 @@ describe('SessionRevocations', () => {
 
       await jest.advanceTimersByTimeAsync(10 * 60_000);
       expect(store.setMany).toHaveBeenCalledTimes(attempts);
+
+      // Dropped: the store (here: unreadable) decides again, and so the database.
+      store.get.mockRejectedValue(new Error('down for good'));
+      repository.isEnded.mockResolvedValue(true);
+      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
+      expect(repository.isEnded).toHaveBeenCalledWith('s1', 3600);
     });
 
-    it('stops retrying on shutdown', async () => {
+    it('stops retrying when the cache shuts down', async () => {
       jest.useFakeTimers();
       store.setMany.mockRejectedValueOnce(new Error('down'));
 
       await revocations.markRevoked(['s1']);
-      revocations.onApplicationShutdown();
+      cache.onApplicationShutdown();
       await jest.advanceTimersByTimeAsync(5_000);
 
       expect(store.setMany).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('over a real CacheService and an in-memory Keyv', () => {
+    let keyv: Keyv;
+
+    beforeEach(() => {
+      keyv = new Keyv({ throwOnErrors: true });
+      cache = new CacheService(keyv, createCache({ stores: [keyv] }));
+      revocations = new SessionRevocations(cache, repository as unknown as SessionsRepository, config);
+    });
+
+    it('marks sessions revoked until the mark expires', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+
+      await revocations.markRevoked(['s1']);
+
+      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
+      await expect(revocations.isRevoked('s2')).resolves.toBe(false);
+      await expect(keyv.get('revoked-session:s1')).resolves.toBe(1);
+      expect(repository.isEnded).not.toHaveBeenCalled();
+
+      jest.setSystemTime(Date.now() + MARK_TTL_MS + 1);
+      await expect(revocations.isRevoked('s1')).resolves.toBe(false);
     });
   });
 });

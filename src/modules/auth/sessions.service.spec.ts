@@ -4,6 +4,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { EntityManager } from 'typeorm';
 
 import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import type { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { generateRsaKeyPair, JWT_ALGORITHM } from '../../core/auth/signing-keys.js';
 import { loadConfig } from '../../core/config/config.js';
 import type { UserStatus } from '../users/user.entity.js';
@@ -15,6 +16,7 @@ import type { LockedSession, SessionsRepository } from './sessions.repository.js
 import { SessionsService } from './sessions.service.js';
 import { type AccessTokenClaims, TokensService } from './tokens.service.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
+import { fakeEventPublisher, type FakeEventPublisher, recordedEvents } from '../../../test/utils/unit-doubles.js';
 
 const keys = generateRsaKeyPair();
 const config = loadConfig({ NODE_ENV: 'test', SESSION_IDLE_TTL_SECONDS: '3600', REFRESH_REUSE_GRACE_SECONDS: '10' });
@@ -44,6 +46,8 @@ function fakeRepository() {
     touch: jest.fn().mockResolvedValue(undefined),
     revoke: jest.fn().mockResolvedValue([]),
     listActive: jest.fn().mockResolvedValue([]),
+    listAll: jest.fn().mockResolvedValue([]),
+    deleteEndedBefore: jest.fn().mockResolvedValue(0),
   };
 }
 
@@ -90,15 +94,18 @@ function found(
 describe('SessionsService', () => {
   let repository: ReturnType<typeof fakeRepository>;
   let revocations: { markRevoked: jest.Mock };
+  let events: FakeEventPublisher & EventPublisher;
   let service: SessionsService;
 
   beforeEach(() => {
     repository = fakeRepository();
     revocations = { markRevoked: jest.fn().mockResolvedValue(undefined) };
+    events = fakeEventPublisher();
     service = new SessionsService(
       repository as unknown as SessionsRepository,
       tokensService,
       revocations as unknown as SessionRevocations,
+      events,
       config,
     );
   });
@@ -170,6 +177,7 @@ describe('SessionsService', () => {
       expect(TokensService.openReplay(oldToken, replay)).toEqual(tokens);
       expect(TokensService.openReplay(tokens.refreshToken, replay)).toBeUndefined();
       expect(revocations.markRevoked).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
     });
 
     it('lets a user whose suspension has lapsed refresh', async () => {
@@ -210,6 +218,7 @@ describe('SessionsService', () => {
       expect(repository.touch).not.toHaveBeenCalled();
       expect(repository.revoke).not.toHaveBeenCalled();
       expect(revocations.markRevoked).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
     });
 
     it('replays the answer of a real rotation', async () => {
@@ -244,6 +253,9 @@ describe('SessionsService', () => {
       expect(error).toMatchObject({ code: 'REFRESH_TOKEN_REUSED', status: 401 });
       expect(repository.revoke).toHaveBeenCalledWith(session.userId, 'refresh_token_reuse', { sessionId: session.id }, manager);
       expect(revocations.markRevoked).toHaveBeenCalledWith([session.id]);
+      expect(recordedEvents(events).map(({ manager: m, event }) => [m, event.name, event.data])).toEqual([
+        [manager, 'session.revoked', expect.objectContaining({ sessionId: session.id, reason: 'refresh_token_reuse' })],
+      ]);
       expect(repository.addRefreshToken).not.toHaveBeenCalled();
       expect(repository.spendRefreshToken).not.toHaveBeenCalled();
     });
@@ -257,6 +269,11 @@ describe('SessionsService', () => {
         committed = true;
         return result;
       });
+      repository.revoke.mockResolvedValue([row.locked.session.id]);
+      events.record.mockImplementation(() => {
+        expect(committed).toBe(false);
+        return Promise.resolve();
+      });
       revocations.markRevoked.mockImplementation(() => {
         expect(committed).toBe(true);
         return Promise.resolve();
@@ -264,6 +281,7 @@ describe('SessionsService', () => {
 
       await expect(service.refresh(oldToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
       expect(committed).toBe(true);
+      expect(events.record).toHaveBeenCalledTimes(1);
       expect(revocations.markRevoked).toHaveBeenCalledTimes(1);
     });
   });
@@ -298,7 +316,8 @@ describe('SessionsService', () => {
       const error = await rejectionOf(service.revokeOwn(user, otherId));
 
       expect(error).toMatchObject({ code: 'SESSION_NOT_FOUND', status: 404 });
-      expect(repository.revoke).toHaveBeenCalledWith(user.userId, 'user_revoked', { sessionId: otherId });
+      expect(repository.revoke).toHaveBeenCalledWith(user.userId, 'user_revoked', { sessionId: otherId }, manager);
+      expect(recordedEvents(events)).toEqual([]);
     });
 
     it('ends the session and marks it revoked', async () => {
@@ -307,20 +326,146 @@ describe('SessionsService', () => {
 
       await service.revokeOwn(user, sessionId);
 
-      expect(repository.revoke).toHaveBeenCalledWith(user.userId, 'user_revoked', { sessionId });
+      expect(repository.revoke).toHaveBeenCalledWith(user.userId, 'user_revoked', { sessionId }, manager);
       expect(revocations.markRevoked).toHaveBeenCalledWith([sessionId]);
+      expect(recordedEvents(events).map(({ event }) => [event.name, event.data])).toEqual([
+        ['session.revoked', expect.objectContaining({ userId: user.userId, sessionId, reason: 'user_revoked' })],
+      ]);
     });
   });
 
   describe('end', () => {
-    it('marks every ended session revoked and returns their ids', async () => {
+    it('ends the sessions in a transaction, records session.revoked in it, refuses their tokens after commit', async () => {
       const ids = [randomUUID(), randomUUID()];
       repository.revoke.mockResolvedValue(ids);
+      let open = false;
+      repository.transaction.mockImplementation(async <T>(work: (m: EntityManager) => Promise<T>) => {
+        open = true;
+        try {
+          return await work(manager);
+        } finally {
+          open = false;
+        }
+      });
+      const openWhen: Record<string, boolean> = {};
+      repository.revoke.mockImplementation(async () => ((openWhen.revoke = open), ids));
+      events.record.mockImplementation(async () => void (openWhen.record = open));
+      revocations.markRevoked.mockImplementation(async () => void (openWhen.markRevoked = open));
 
       await expect(service.end('user-1', 'logout_all', { exceptSessionId: 'keep' })).resolves.toEqual(ids);
 
-      expect(repository.revoke).toHaveBeenCalledWith('user-1', 'logout_all', { exceptSessionId: 'keep' });
+      expect(repository.transaction).toHaveBeenCalledTimes(1);
+      expect(repository.revoke).toHaveBeenCalledWith('user-1', 'logout_all', { exceptSessionId: 'keep' }, manager);
       expect(revocations.markRevoked).toHaveBeenCalledWith(ids);
+      expect(openWhen).toEqual({ revoke: true, record: true, markRevoked: false });
+      expect(recordedEvents(events).map(({ manager: m, event }) => [m, event.name, (event.data as { sessionId: string }).sessionId])).toEqual([
+        [manager, 'session.revoked', ids[0]],
+        [manager, 'session.revoked', ids[1]],
+      ]);
+    });
+
+    it('refuses no tokens when the transaction fails', async () => {
+      repository.revoke.mockResolvedValue(['s1']);
+      events.record.mockRejectedValue(new Error('outbox insert failed'));
+
+      await expect(service.end('user-1', 'logout')).rejects.toThrow('outbox insert failed');
+
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('endWithin', () => {
+    it("ends sessions in the caller's transaction and records one session.revoked each, without refusing tokens", async () => {
+      const callerManager = { name: 'caller' } as unknown as EntityManager;
+      repository.revoke.mockResolvedValue(['s1', 's2']);
+      const before = Date.now();
+
+      await expect(service.endWithin(callerManager, 'user-1', 'password_reset')).resolves.toEqual(['s1', 's2']);
+
+      expect(repository.transaction).not.toHaveBeenCalled();
+      expect(repository.revoke).toHaveBeenCalledWith('user-1', 'password_reset', undefined, callerManager);
+      expect(events.record).toHaveBeenCalledTimes(1);
+      const recorded = recordedEvents(events);
+      expect(recorded.map(({ manager: m }) => m)).toEqual([callerManager, callerManager]);
+      expect(recorded.map(({ event }) => event)).toEqual([
+        {
+          name: 'session.revoked',
+          userId: 'user-1',
+          data: { userId: 'user-1', sessionId: 's1', reason: 'password_reset', accessTokenExpiresAt: expect.any(String) },
+        },
+        {
+          name: 'session.revoked',
+          userId: 'user-1',
+          data: { userId: 'user-1', sessionId: 's2', reason: 'password_reset', accessTokenExpiresAt: expect.any(String) },
+        },
+      ]);
+      // No access token of an ended session outlives this moment plus one access token lifetime.
+      const expiresAt = Date.parse((recorded[0]!.event.data as { accessTokenExpiresAt: string }).accessTokenExpiresAt);
+      expect(expiresAt).toBeGreaterThanOrEqual(before + config.jwt.accessTtlSeconds * SECOND);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + config.jwt.accessTtlSeconds * SECOND);
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+
+    it('passes the scope through', async () => {
+      await service.endWithin(manager, 'user-1', 'password_change', { exceptSessionId: 'current' });
+
+      expect(repository.revoke).toHaveBeenCalledWith('user-1', 'password_change', { exceptSessionId: 'current' }, manager);
+    });
+
+    it('records nothing when no session was open', async () => {
+      repository.revoke.mockResolvedValue([]);
+
+      await expect(service.endWithin(manager, 'user-1', 'deactivated')).resolves.toEqual([]);
+
+      expect(recordedEvents(events)).toEqual([]);
+    });
+  });
+
+  describe('refuseAccessTokens', () => {
+    it('marks the sessions revoked', async () => {
+      await service.refuseAccessTokens(['s1', 's2']);
+
+      expect(revocations.markRevoked).toHaveBeenCalledWith(['s1', 's2']);
+    });
+  });
+
+  describe('listAll', () => {
+    it('returns every session of the user, ended ones too', async () => {
+      const sessions = [Object.assign(new SessionEntity(), { id: 's1' })];
+      repository.listAll.mockResolvedValue(sessions);
+
+      await expect(service.listAll('user-1')).resolves.toBe(sessions);
+      expect(repository.listAll).toHaveBeenCalledWith('user-1');
+    });
+  });
+
+  describe('pruneEnded', () => {
+    it('deletes in batches until none is left, keeping ended sessions 30 days', async () => {
+      repository.deleteEndedBefore.mockResolvedValueOnce(1000).mockResolvedValueOnce(250).mockResolvedValueOnce(0);
+
+      await expect(service.pruneEnded()).resolves.toBe(1250);
+
+      expect(repository.deleteEndedBefore).toHaveBeenCalledTimes(3);
+      expect(repository.deleteEndedBefore).toHaveBeenCalledWith(30 * 86_400, config.session.idleTtlSeconds);
+    });
+
+    it('prunes hourly from module init until shutdown, surviving a failed prune', async () => {
+      jest.useFakeTimers();
+      try {
+        service.onModuleInit();
+        expect(jest.getTimerCount()).toBe(1);
+        await jest.advanceTimersByTimeAsync(3_600_000);
+        expect(repository.deleteEndedBefore).toHaveBeenCalledTimes(1);
+
+        repository.deleteEndedBefore.mockRejectedValue(new Error('database is down'));
+        await jest.advanceTimersByTimeAsync(3_600_000);
+        expect(repository.deleteEndedBefore).toHaveBeenCalledTimes(2);
+
+        service.onApplicationShutdown();
+        expect(jest.getTimerCount()).toBe(0);
+      } finally {
+        jest.useRealTimers();
+      }
     });
   });
 });

@@ -1,64 +1,79 @@
 import { randomUUID } from 'node:crypto';
 
 import { Logger } from '@nestjs/common';
+import type { Keyv } from 'keyv';
 
-import type { AuthUser } from '../../core/auth/auth.decorators.js';
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
+import type { CacheService } from '../../core/cache/cache.service.js';
 import { loadConfig } from '../../core/config/config.js';
+import { AppError } from '../../core/errors/app-error.js';
+import type { EventPublisher } from '../../core/messaging/event-publisher.js';
 import type { UserEntity } from './user.entity.js';
 import type { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
+import { buildAuthUser as viewer, buildUserEntity as userEntity } from '../../../test/factories/user-entity.factory.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
+import { inMemoryCacheService } from '../../../test/utils/in-memory-cache.js';
+import {
+  fakeEventPublisher,
+  type FakeEventPublisher,
+  fakeTransactions,
+  recordedEvents,
+} from '../../../test/utils/unit-doubles.js';
 
 const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' });
 const hasher = new PasswordHasher(config);
 
-function userEntity(overrides: Partial<UserEntity> = {}): UserEntity {
+const responseOf = (user: UserEntity) => ({
+  id: user.id,
+  email: user.email,
+  name: user.name,
+  mobile: user.mobile,
+  role: user.role,
+  status: user.status,
+  emailVerified: user.emailVerified,
+  createdAt: user.createdAt.toISOString(),
+  updatedAt: user.updatedAt.toISOString(),
+});
+
+function fakeRepository() {
+  const tx = fakeTransactions();
   return {
-    id: randomUUID(),
-    email: 'ada@example.com',
-    passwordHash: 'never-exposed',
-    name: 'Ada Lovelace',
-    mobile: '+447911123456',
-    role: 'user',
-    status: 'active',
-    statusReason: null,
-    statusUntil: null,
-    emailVerified: true,
-    createdAt: new Date('2026-01-01T00:00:00Z'),
-    updatedAt: new Date('2026-01-02T00:00:00Z'),
-    ...overrides,
+    tx,
+    repository: {
+      transaction: tx.transaction,
+      findById: jest.fn().mockResolvedValue(null),
+      findByEmail: jest.fn().mockResolvedValue(null),
+      findForPasswordCheck: jest.fn().mockResolvedValue(null),
+      lock: jest.fn().mockResolvedValue(null),
+      insert: jest.fn(),
+      insertIfAbsent: jest.fn().mockResolvedValue(null),
+      existsByEmail: jest.fn().mockResolvedValue(false),
+      update: jest.fn().mockResolvedValue(null),
+      updatePasswordHash: jest.fn().mockResolvedValue(undefined),
+    },
   };
 }
 
-const viewer = (overrides: Partial<AuthUser> = {}): AuthUser => ({
-  userId: randomUUID(),
-  role: 'user',
-  sessionId: randomUUID(),
-  exp: 0,
-  ...overrides,
-});
-
 describe('UsersService', () => {
-  let repository: {
-    findById: jest.Mock;
-    updateProfile: jest.Mock;
-    updateStatus: jest.Mock;
-    existsByEmail: jest.Mock;
-    insertIfAbsent: jest.Mock;
-  };
+  let tx: ReturnType<typeof fakeTransactions>;
+  let repository: ReturnType<typeof fakeRepository>['repository'];
+  let cache: CacheService;
+  let keyv: Keyv;
+  let events: FakeEventPublisher & EventPublisher;
   let service: UsersService;
 
+  const build = (appConfig = config) =>
+    new UsersService(repository as unknown as UsersRepository, hasher, cache, events, appConfig);
+
   beforeEach(() => {
-    repository = {
-      findById: jest.fn().mockResolvedValue(null),
-      updateProfile: jest.fn().mockResolvedValue(null),
-      updateStatus: jest.fn().mockResolvedValue(undefined),
-      existsByEmail: jest.fn().mockResolvedValue(false),
-      insertIfAbsent: jest.fn().mockResolvedValue(true),
-    };
-    service = new UsersService(repository as unknown as UsersRepository, hasher, config);
+    ({ tx, repository } = fakeRepository());
+    ({ cache, store: keyv } = inMemoryCacheService());
+    events = fakeEventPublisher();
+    service = build();
   });
+
+  afterEach(() => cache.onApplicationShutdown());
 
   describe('getVisibleTo', () => {
     it('shows users themselves', async () => {
@@ -105,35 +120,243 @@ describe('UsersService', () => {
     });
   });
 
-  describe('updateProfile', () => {
-    it('reads instead of writing when nothing changes', async () => {
+  describe('getProfile', () => {
+    it('reads the database once, then answers from the cache', async () => {
       const user = userEntity();
       repository.findById.mockResolvedValue(user);
 
-      await expect(service.updateProfile(user.id, {})).resolves.toMatchObject({ id: user.id });
-      expect(repository.updateProfile).not.toHaveBeenCalled();
+      await expect(service.getProfile(user.id)).resolves.toEqual(responseOf(user));
+      await expect(service.getProfile(user.id)).resolves.toEqual(responseOf(user));
+
+      expect(repository.findById).toHaveBeenCalledTimes(1);
+      await expect(keyv.get(`user:${user.id}`)).resolves.toEqual(responseOf(user));
     });
 
-    it('writes the given changes', async () => {
-      const user = userEntity({ name: 'Ada King' });
-      repository.updateProfile.mockResolvedValue(user);
+    it('reads the database again after forget()', async () => {
+      const user = userEntity();
+      repository.findById.mockResolvedValue(user);
+      await service.getProfile(user.id);
 
-      await expect(service.updateProfile(user.id, { name: 'Ada King' })).resolves.toMatchObject({ name: 'Ada King' });
-      expect(repository.updateProfile).toHaveBeenCalledWith(user.id, { name: 'Ada King' });
+      await service.forget(user.id);
+      await expect(keyv.get(`user:${user.id}`)).resolves.toBeUndefined();
+      repository.findById.mockResolvedValue({ ...user, name: 'Ada King' });
+
+      await expect(service.getProfile(user.id)).resolves.toMatchObject({ name: 'Ada King' });
+      expect(repository.findById).toHaveBeenCalledTimes(2);
+    });
+
+    it('answers 404 USER_NOT_FOUND for an unknown id', async () => {
+      const error = await rejectionOf(service.getProfile(randomUUID()));
+
+      expect(error).toMatchObject({ code: 'USER_NOT_FOUND', status: 404 });
+    });
+  });
+
+  describe('updateProfile', () => {
+    it('writes nothing and records nothing when nothing changes', async () => {
+      const user = userEntity();
+      repository.lock.mockResolvedValue(user);
+
+      await expect(service.updateProfile(user.id, {})).resolves.toEqual(responseOf(user));
+      await expect(service.updateProfile(user.id, { name: user.name, mobile: user.mobile })).resolves.toEqual(responseOf(user));
+
+      expect(repository.lock).toHaveBeenCalledWith(tx.manager, user.id);
+      expect(repository.update).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
+    });
+
+    it('locks the row, writes only the changed fields and records user.updated in the same transaction', async () => {
+      const current = userEntity();
+      const updated = { ...current, name: 'Ada King' };
+      repository.lock.mockResolvedValue(current);
+      repository.update.mockResolvedValue(updated);
+
+      await expect(service.updateProfile(current.id, { name: 'Ada King', mobile: current.mobile })).resolves.toEqual(
+        responseOf(updated),
+      );
+
+      expect(tx.transaction).toHaveBeenCalledTimes(1);
+      expect(repository.update).toHaveBeenCalledWith(tx.manager, current.id, { name: 'Ada King' });
+      expect(recordedEvents(events)).toEqual([
+        {
+          manager: tx.manager,
+          event: { name: 'user.updated', userId: current.id, data: { user: responseOf(updated), changed: ['name'] } },
+        },
+      ]);
+    });
+
+    it('removes the mobile number when given null', async () => {
+      const current = userEntity();
+      repository.lock.mockResolvedValue(current);
+      repository.update.mockResolvedValue({ ...current, mobile: null });
+
+      await expect(service.updateProfile(current.id, { mobile: null })).resolves.toMatchObject({ mobile: null });
+
+      expect(repository.update).toHaveBeenCalledWith(tx.manager, current.id, { mobile: null });
+      expect(recordedEvents(events)[0]!.event.data).toMatchObject({ changed: ['mobile'] });
+    });
+
+    it('drops the cached profile after the commit', async () => {
+      const current = userEntity();
+      repository.findById.mockResolvedValue(current);
+      await service.getProfile(current.id);
+      repository.lock.mockResolvedValue(current);
+      repository.update.mockResolvedValue({ ...current, name: 'Ada King' });
+      const invalidate = jest.spyOn(cache, 'invalidate').mockImplementation(async (...keys) => {
+        expect(tx.state).toMatchObject({ open: false, commits: 1 });
+        await keyv.deleteMany(keys);
+      });
+
+      await service.updateProfile(current.id, { name: 'Ada King' });
+
+      expect(invalidate).toHaveBeenCalledWith(`user:${current.id}`);
+      await expect(keyv.get(`user:${current.id}`)).resolves.toBeUndefined();
     });
 
     it('answers 404 USER_NOT_FOUND for a user that is gone', async () => {
       const error = await rejectionOf(service.updateProfile(randomUUID(), { mobile: null }));
 
       expect(error).toMatchObject({ code: 'USER_NOT_FOUND', status: 404 });
+      expect(repository.update).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
+      expect(tx.state.rollbacks).toBe(1);
     });
   });
 
   describe('reactivate', () => {
-    it('sets the account active', async () => {
+    it('sets the account active, records user.status_changed and drops the cached profile', async () => {
+      const user = userEntity({ status: 'suspended', statusUntil: new Date(Date.now() - 1000) });
+      repository.findById.mockResolvedValue(user);
+      await service.getProfile(user.id);
+      repository.update.mockResolvedValue({ ...user, status: 'active', statusUntil: null });
+
+      await service.reactivate(user.id);
+
+      expect(repository.update).toHaveBeenCalledWith(tx.manager, user.id, {
+        status: 'active',
+        status_reason: null,
+        status_until: null,
+      });
+      expect(recordedEvents(events)).toEqual([
+        {
+          manager: tx.manager,
+          event: {
+            name: 'user.status_changed',
+            userId: user.id,
+            data: { userId: user.id, status: 'active', reason: 'suspension ended', until: null },
+          },
+        },
+      ]);
+      await expect(keyv.get(`user:${user.id}`)).resolves.toBeUndefined();
+    });
+
+    it('records nothing for a user that is gone', async () => {
       await service.reactivate('u1');
 
-      expect(repository.updateStatus).toHaveBeenCalledWith('u1', 'active');
+      expect(events.record).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('create', () => {
+    it("inserts in the caller's transaction and records user.created without the password hash", async () => {
+      const created = userEntity({ emailVerified: false });
+      repository.insert.mockResolvedValue(created);
+      const newUser = { email: created.email, passwordHash: 'hash', name: created.name };
+
+      await expect(service.create(tx.manager, newUser)).resolves.toBe(created);
+
+      expect(repository.insert).toHaveBeenCalledWith(tx.manager, newUser);
+      expect(tx.transaction).not.toHaveBeenCalled();
+      expect(recordedEvents(events)).toEqual([
+        { manager: tx.manager, event: { name: 'user.created', userId: created.id, data: { user: responseOf(created) } } },
+      ]);
+      expect(JSON.stringify(events.record.mock.calls)).not.toContain('hash');
+    });
+
+    it('records nothing when the email is taken', async () => {
+      repository.insert.mockRejectedValue(new AppError('EMAIL_TAKEN', 409, 'taken'));
+
+      const error = await rejectionOf(service.create(tx.manager, { email: 'a@example.com', passwordHash: 'h', name: 'A' }));
+
+      expect(error).toMatchObject({ code: 'EMAIL_TAKEN', status: 409 });
+      expect(events.record).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('passwords', () => {
+    it('finds the account with its hash by email or id', async () => {
+      const user = { ...userEntity(), passwordHash: 'h' };
+      repository.findForPasswordCheck.mockResolvedValue(user);
+
+      await expect(service.findForPasswordCheck({ id: user.id })).resolves.toBe(user);
+      expect(repository.findForPasswordCheck).toHaveBeenCalledWith({ id: user.id });
+    });
+
+    it('rehashPassword stores the new hash outside any transaction and records no event', async () => {
+      await service.rehashPassword('u1', 'new-hash');
+
+      expect(repository.updatePasswordHash).toHaveBeenCalledWith('u1', 'new-hash');
+      expect(events.record).not.toHaveBeenCalled();
+    });
+
+    it("setPasswordWithin stores the hash and records user.password_changed in the caller's transaction", async () => {
+      await service.setPasswordWithin(tx.manager, 'u1', 'new-hash');
+
+      expect(repository.updatePasswordHash).toHaveBeenCalledWith('u1', 'new-hash', tx.manager);
+      expect(recordedEvents(events)).toEqual([
+        { manager: tx.manager, event: { name: 'user.password_changed', userId: 'u1', data: { userId: 'u1' } } },
+      ]);
+      expect(JSON.stringify(events.record.mock.calls)).not.toContain('new-hash');
+    });
+  });
+
+  describe('markEmailVerifiedWithin', () => {
+    it('marks an unverified email verified and says it changed', async () => {
+      repository.lock.mockResolvedValue(userEntity({ id: 'u1', emailVerified: false }));
+
+      await expect(service.markEmailVerifiedWithin(tx.manager, 'u1')).resolves.toBe(true);
+
+      expect(repository.lock).toHaveBeenCalledWith(tx.manager, 'u1');
+      expect(repository.update).toHaveBeenCalledWith(tx.manager, 'u1', { email_verified: true });
+    });
+
+    it('writes nothing when already verified', async () => {
+      repository.lock.mockResolvedValue(userEntity({ id: 'u1', emailVerified: true }));
+
+      await expect(service.markEmailVerifiedWithin(tx.manager, 'u1')).resolves.toBe(false);
+      expect(repository.update).not.toHaveBeenCalled();
+    });
+
+    it('writes nothing for a user that is gone', async () => {
+      await expect(service.markEmailVerifiedWithin(tx.manager, 'u1')).resolves.toBe(false);
+      expect(repository.update).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('setStatusWithin', () => {
+    it('sets the status and records user.status_changed', async () => {
+      const until = new Date('2026-12-01T00:00:00Z');
+      const user = userEntity({ id: 'u1', status: 'suspended', statusUntil: until });
+      repository.update.mockResolvedValue(user);
+
+      await expect(service.setStatusWithin(tx.manager, 'u1', 'suspended', 'spam', until)).resolves.toBe(user);
+
+      expect(repository.update).toHaveBeenCalledWith(tx.manager, 'u1', { status: 'suspended', status_reason: 'spam', status_until: until });
+      expect(recordedEvents(events)).toEqual([
+        {
+          manager: tx.manager,
+          event: {
+            name: 'user.status_changed',
+            userId: 'u1',
+            data: { userId: 'u1', status: 'suspended', reason: 'spam', until: '2026-12-01T00:00:00.000Z' },
+          },
+        },
+      ]);
+    });
+
+    it('answers null and records nothing for a user that is gone', async () => {
+      await expect(service.setStatusWithin(tx.manager, 'u1', 'blocked', null, null)).resolves.toBeNull();
+      expect(events.record).not.toHaveBeenCalled();
     });
   });
 
@@ -144,28 +367,51 @@ describe('UsersService', () => {
       ADMIN_EMAIL: 'Root@Example.com',
       ADMIN_PASSWORD: 'bootstrap-admin-password-1',
     });
+    let log: jest.SpiedFunction<Logger['log']>;
 
-    it('creates the first admin once, with a hashed password', async () => {
-      const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-      service = new UsersService(repository as unknown as UsersRepository, hasher, withAdmin);
+    beforeEach(() => {
+      log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    });
+
+    afterEach(() => log.mockRestore());
+
+    it('creates the first admin once, with a hashed password, and records user.created', async () => {
+      const admin = userEntity({ email: 'root@example.com', role: 'admin', name: 'Administrator' });
+      repository.insertIfAbsent.mockResolvedValue(admin);
+      service = build(withAdmin);
 
       await service.onApplicationBootstrap();
 
       expect(repository.existsByEmail).toHaveBeenCalledWith('root@example.com');
-      const [created] = repository.insertIfAbsent.mock.calls[0] as [{ passwordHash: string }];
+      const [usedManager, created] = repository.insertIfAbsent.mock.calls[0] as [unknown, { passwordHash: string }];
+      expect(usedManager).toBe(tx.manager);
       expect(created).toMatchObject({ email: 'root@example.com', role: 'admin', status: 'active', emailVerified: true });
       await expect(hasher.verify('bootstrap-admin-password-1', created.passwordHash)).resolves.toBe(true);
+      expect(recordedEvents(events)).toEqual([
+        { manager: tx.manager, event: { name: 'user.created', userId: admin.id, data: { user: responseOf(admin) } } },
+      ]);
       expect(log).toHaveBeenCalledWith('created the bootstrap admin account from ADMIN_EMAIL');
-      log.mockRestore();
+    });
+
+    it('records nothing when another replica created it first', async () => {
+      repository.insertIfAbsent.mockResolvedValue(null);
+      service = build(withAdmin);
+
+      await service.onApplicationBootstrap();
+
+      expect(repository.insertIfAbsent).toHaveBeenCalledTimes(1);
+      expect(events.record).not.toHaveBeenCalled();
+      expect(log).not.toHaveBeenCalled();
     });
 
     it('leaves an existing admin alone', async () => {
       repository.existsByEmail.mockResolvedValue(true);
-      service = new UsersService(repository as unknown as UsersRepository, hasher, withAdmin);
+      service = build(withAdmin);
 
       await service.onApplicationBootstrap();
 
       expect(repository.insertIfAbsent).not.toHaveBeenCalled();
+      expect(tx.transaction).not.toHaveBeenCalled();
     });
 
     it('does nothing without ADMIN_EMAIL', async () => {

@@ -92,6 +92,11 @@ export class UsersService implements OnApplicationBootstrap {
     await this.forget(id);
   }
 
+  /** Locks the user's row in the caller's transaction and returns it (null: no such user). */
+  lockWithin(manager: EntityManager, id: string): Promise<UserEntity | null> {
+    return this.users.lock(manager, id);
+  }
+
   /** Marks the email verified in the caller's transaction; false if it already was. */
   async markEmailVerifiedWithin(manager: EntityManager, id: string): Promise<boolean> {
     const user = await this.users.lock(manager, id);

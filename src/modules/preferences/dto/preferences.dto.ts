@@ -4,7 +4,23 @@ import { IsBoolean, IsString, MaxLength, MinLength, registerDecorator, ValidateI
 
 import type { UserPreferencesEntity } from '../user-preferences.entity.js';
 
-const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
+/**
+ * IANA names only (Area/Location, or UTC): not offsets like +02:00, which
+ * Intl also accepts. Intl.supportedValuesOf('timeZone') cannot be the list:
+ * on Node 20 it holds the old names of renamed zones (Asia/Calcutta, not
+ * Asia/Kolkata), while the formatter below knows both.
+ */
+const IANA_NAME = /^(?:UTC|GMT|[A-Z][A-Za-z]*(?:\/[A-Z][A-Za-z0-9_+-]*)+)$/;
+
+export function isIanaTimeZone(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length > 64 || !IANA_NAME.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A well-formed BCP-47 language tag, canonicalized (en-us → en-US). */
 export function canonicalLanguageTag(value: unknown): string | undefined {
@@ -71,7 +87,7 @@ export class UpdatePreferencesDto {
 
   @ApiPropertyOptional({ example: 'Europe/London', description: 'IANA time zone name' })
   @ValidateIf(present)
-  @Check('isIanaTimeZone', (value) => typeof value === 'string' && TIME_ZONES.has(value), 'must be an IANA time zone such as Europe/Paris')
+  @Check('isIanaTimeZone', isIanaTimeZone, 'must be an IANA time zone such as Europe/Paris')
   timezone?: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'fcm:dXNlci1kZXZpY2UtdG9rZW4', description: 'null removes it' })
