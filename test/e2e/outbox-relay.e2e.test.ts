@@ -91,6 +91,30 @@ describeWithRabbitMq('Outbox relay to RabbitMQ (e2e)', () => {
     expect(rows.find((row) => row.name === 'user.email_verification_requested')!.payload).not.toHaveProperty('token');
   });
 
+  it('prunes published rows after the retention period, never unpublished ones', async () => {
+    const database = await createTestDatabase();
+    const insert = (name: string, publishedAgo: string | null) =>
+      query(
+        database.url,
+        `INSERT INTO outbox_events (event_id, name, payload, published_at)
+         VALUES (gen_random_uuid(), $1, '{}', CASE WHEN $2::interval IS NULL THEN NULL ELSE now() - $2::interval END)`,
+        [name, publishedAgo],
+      );
+    await insert('old.published', '8 days');
+    await insert('recent.published', '1 day');
+    await query(database.url, "INSERT INTO outbox_events (event_id, name, payload, created_at) VALUES (gen_random_uuid(), 'old.pending', '{}', now() - interval '30 days')");
+    const app = await bootTestApp({ databaseUrl: database.url, env: { RABBITMQ_URL: rabbitmqUrl(), OUTBOX_RETENTION_SECONDS: String(7 * 86_400) } });
+    try {
+      await waitFor(async () => (await query(database.url, "SELECT 1 FROM outbox_events WHERE name = 'old.published'")).length === 0);
+      const left = await query(database.url, 'SELECT name FROM outbox_events ORDER BY id');
+      // The old unpublished row is published now (and so kept for the retention period), not dropped.
+      expect(left.map((row) => row.name)).toEqual(['recent.published', 'old.pending']);
+    } finally {
+      await app.close();
+      await database.drop();
+    }
+  });
+
   it('keeps one user’s events in commit order', async () => {
     const user = await registerUser(t.http);
     const bearer = { Authorization: `Bearer ${user.accessToken}` };
