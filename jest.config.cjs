@@ -36,4 +36,8 @@ module.exports = {
   ],
   // A global option: Jest ignores it inside `projects`.
   testTimeout: 30000,
+  // Known problem, not yet understood: in test/e2e/outbox-relay.e2e.test.ts one
+  // node-redis socket (@keyv/redis's client) outlives app.close(), and Jest would
+  // wait on it forever. Every test still has to pass; this only ends the process.
+  forceExit: true,
 };

@@ -1,7 +1,8 @@
 import { VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
+import { ClsService, CLS_ID } from 'nestjs-cls';
+import { Logger, PinoLogger } from 'nestjs-pino';
 
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './core/config/config.js';
@@ -34,6 +35,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
+  const cls = app.get(ClsService);
+  const requestLog = await app.resolve(PinoLogger);
+  // The request's context for everything that runs for it (the correlation id in logs and events).
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    cls.run(() => {
+      cls.set(CLS_ID, request.id);
+      done();
+    });
+  });
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('X-Correlation-ID', request.id);
     reply.header('X-Content-Type-Options', 'nosniff');
@@ -41,8 +51,23 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     if (request.url.startsWith('/api/')) reply.header('Cache-Control', 'no-store');
     done(null, payload);
   });
+  // One line and one observation per request.
   fastify.addHook('onResponse', (request, reply, done) => {
-    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    requestLog.logger[reply.statusCode >= 500 ? 'error' : 'info'](
+      {
+        // Flat fields: pino-http's req/res serializers expect Node's request and response objects.
+        correlationId: request.id,
+        method: request.method,
+        url: request.url,
+        route,
+        statusCode: reply.statusCode,
+        remoteAddress: request.ip,
+        responseTime: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
     done();
   });
   // JSON only: other bodies are 415 rather than strings that fail validation field by field.

@@ -1,7 +1,8 @@
 // Process helpers: free ports, child processes, /proc sampling (CPU, RSS).
 import { execFileSync, spawn, fork } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import net from 'node:net';
+import { cpus } from 'node:os';
 
 let clockTicks = 100;
 try {
@@ -50,6 +51,82 @@ export function rssMiB(pid) {
   }
 }
 
+/** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
+export function machineJiffies() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const values = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = values.slice(0, 8).reduce((sum, v) => sum + v, 0); // user … steal (guest is inside user)
+    const idle = values[3] + values[4]; // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Process names of the local services the service talks to (PostgreSQL backends, Redis, RabbitMQ's Erlang VM). */
+const DEPENDENCY_COMMANDS = new Set(['postgres', 'redis-server', 'beam.smp']);
+
+/** utime + stime (seconds) of each process of the local services, by pid. */
+export function dependenciesCpuSeconds() {
+  const byPid = new Map();
+  let entries;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(')');
+      if (!DEPENDENCY_COMMANDS.has(stat.slice(open + 1, close))) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      byPid.set(entry, (Number(fields[11]) + Number(fields[12])) / clockTicks);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return byPid;
+}
+
+/** CPU seconds the local services used between two dependenciesCpuSeconds() (processes gone by the end are not counted). */
+export function dependenciesCpuDelta(start, end) {
+  if (!start || !end) return undefined;
+  let seconds = 0;
+  for (const [pid, value] of end) seconds += Math.max(0, value - (start.get(pid) ?? 0));
+  return seconds;
+}
+
+/** Machine CPU (100% = one core) over the next `ms`. */
+export async function machineCpuPercent(ms) {
+  const start = machineJiffies();
+  await sleep(ms);
+  const end = machineJiffies();
+  if (!start || !end || end.total <= start.total) return null;
+  return ((end.busy - start.busy) / (end.total - start.total)) * cpus().length * 100;
+}
+
+/**
+ * Waits (bounded) until the machine as a whole is quiet: below `maxPercent`
+ * (100% = one core) over two windows in a row. Other work on a shared machine
+ * (a test suite) would otherwise land in the numbers.
+ */
+export async function waitForQuietMachine({ maxPercent = 25, windowMs = 500, maxMs = 20_000 } = {}) {
+  const start = Date.now();
+  let quiet = 0;
+  let last = null;
+  while (Date.now() - start < maxMs) {
+    last = await machineCpuPercent(windowMs);
+    if (last === null) return { waitedMs: Date.now() - start, quiet: false, lastPercent: null };
+    quiet = last < maxPercent ? quiet + 1 : 0;
+    if (quiet >= 2) return { waitedMs: Date.now() - start, quiet: true, lastPercent: last };
+  }
+  return { waitedMs: Date.now() - start, quiet: false, lastPercent: last };
+}
+
 /**
  * Samples one process over a load run: CPU% from utime+stime deltas over wall
  * time (100% = one core) and peak RSS sampled every `intervalMs`.
@@ -58,6 +135,8 @@ export function startProcessSampler(pid, intervalMs = 250) {
   const startWall = process.hrtime.bigint();
   const startCpu = cpuSeconds(pid);
   const startSelf = process.cpuUsage();
+  const startMachine = machineJiffies();
+  const startDeps = dependenciesCpuSeconds();
   let peakRss = rssMiB(pid) ?? 0;
   const timer = setInterval(() => {
     const rss = rssMiB(pid);
@@ -71,12 +150,30 @@ export function startProcessSampler(pid, intervalMs = 250) {
       const wallSeconds = Number(process.hrtime.bigint() - startWall) / 1e9;
       const endCpu = cpuSeconds(pid);
       const self = process.cpuUsage(startSelf);
+      const endMachine = machineJiffies();
+      const endDeps = dependenciesCpuSeconds();
+      const depsSeconds = dependenciesCpuDelta(startDeps, endDeps);
+      const dependenciesCpuPercent = depsSeconds === undefined ? null : (depsSeconds / wallSeconds) * 100;
+      const cpuPercent = startCpu !== undefined && endCpu !== undefined ? ((endCpu - startCpu) / wallSeconds) * 100 : null;
+      // The load generator (this process: autocannon) shares the same cores.
+      const generatorCpuPercent = ((self.user + self.system) / 1e6 / wallSeconds) * 100;
+      // Everything the machine did, in the same unit (100% = one core): what is left after
+      // the target, the generator and the local services is other work on the machine, noise for this run.
+      const machineCpuPercent =
+        startMachine && endMachine && endMachine.total > startMachine.total
+          ? ((endMachine.busy - startMachine.busy) / (endMachine.total - startMachine.total)) * cpus().length * 100
+          : null;
       return {
         wallSeconds,
-        cpuPercent: startCpu !== undefined && endCpu !== undefined ? ((endCpu - startCpu) / wallSeconds) * 100 : null,
+        cpuPercent,
         peakRssMiB: peakRss,
-        // The load generator (this process: autocannon) shares the same cores.
-        generatorCpuPercent: ((self.user + self.system) / 1e6 / wallSeconds) * 100,
+        generatorCpuPercent,
+        dependenciesCpuPercent,
+        machineCpuPercent,
+        otherCpuPercent:
+          machineCpuPercent === null || cpuPercent === null
+            ? null
+            : Math.max(0, machineCpuPercent - cpuPercent - generatorCpuPercent - (dependenciesCpuPercent ?? 0)),
       };
     },
   };
@@ -89,9 +186,10 @@ export function startProcessSampler(pid, intervalMs = 250) {
 const children = new Set();
 
 export function trackChild(name, child) {
-  const entry = { name, child, exited: false };
-  child.once('exit', () => {
+  const entry = { name, child, exited: false, exit: undefined };
+  child.once('exit', (code, signal) => {
     entry.exited = true;
+    entry.exit = signal ?? `code ${code}`;
   });
   children.add(entry);
   return entry;
@@ -205,4 +303,26 @@ export function tailFile(path, lines = 30) {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * Waits until the process has been (nearly) idle for two windows in a row:
+ * work a stopped run left behind (requests still queued for bcrypt after the
+ * load generator hung up) must not count against the next run. Bounded by
+ * `maxMs`; returns how long it waited and whether it got there.
+ */
+export async function waitForIdle(pid, { windowMs = 250, maxPercent = 10, maxMs = 60_000 } = {}) {
+  const start = Date.now();
+  let quietWindows = 0;
+  let previous = cpuSeconds(pid);
+  while (Date.now() - start < maxMs) {
+    await sleep(windowMs);
+    const now = cpuSeconds(pid);
+    if (now === undefined || previous === undefined) return { waitedMs: Date.now() - start, idle: false };
+    const percent = ((now - previous) / (windowMs / 1000)) * 100;
+    previous = now;
+    quietWindows = percent < maxPercent ? quietWindows + 1 : 0;
+    if (quietWindows >= 2) return { waitedMs: Date.now() - start, idle: true };
+  }
+  return { waitedMs: Date.now() - start, idle: false };
 }

@@ -1,5 +1,3 @@
-import type { IncomingMessage } from 'node:http';
-
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ClsModule } from 'nestjs-cls';
@@ -11,7 +9,6 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
-import { CORRELATION_HEADER } from './logging/correlation-id.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MessagingModule } from './messaging/messaging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -25,15 +22,8 @@ export class CoreModule {
       module: CoreModule,
       imports: [
         ConfigModule.forRoot(config),
-        // The request's correlation id (chosen in correlation-id.ts) in CLS, for event envelopes.
-        ClsModule.forRoot({
-          global: true,
-          middleware: {
-            mount: true,
-            generateId: true,
-            idGenerator: (req: IncomingMessage) => req.headers[CORRELATION_HEADER] as string,
-          },
-        }),
+        // Context per request (entered in a Fastify hook, see app.ts): the correlation id for logs and events.
+        ClsModule.forRoot({ global: true }),
         LoggingModule,
         DatabaseModule,
         CacheModule,

