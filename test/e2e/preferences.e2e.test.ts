@@ -1,7 +1,7 @@
 import { registerUser } from '../factories/user.factory.js';
 import { outboxEvents } from '../utils/outbox.js';
-import { TcpProxy } from '../utils/tcp-proxy.js';
-import { bootTestApp, describeWithRedis, redisUrl, type TestApp } from '../utils/test-app.js';
+import type { TcpProxy } from '../utils/tcp-proxy.js';
+import { bootBehindRedisProxy, bootTestApp, describeWithRedis, type TestApp } from '../utils/test-app.js';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const DEFAULTS = {
@@ -76,15 +76,11 @@ describe('Preferences (e2e)', () => {
 describeWithRedis('Preferences and profile reads with Redis (e2e)', () => {
   let proxy: TcpProxy;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    proxy = await TcpProxy.forUrl(redisUrl()!).start();
-    t = await bootTestApp({ env: { REDIS_URL: proxy.url(redisUrl()!) } });
+    ({ t, proxy, close } = await bootBehindRedisProxy());
   });
-  afterAll(async () => {
-    await proxy.start();
-    await t.close();
-    await proxy.stop();
-  });
+  afterAll(() => close());
 
   it('serves reads from Redis, answers from the database while Redis is down, and never serves a stale value after', async () => {
     const user = await registerUser(t.http);

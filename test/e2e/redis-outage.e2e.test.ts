@@ -1,24 +1,19 @@
 import Redis from 'ioredis';
 
 import { registerUser } from '../factories/user.factory.js';
-import { TcpProxy } from '../utils/tcp-proxy.js';
-import { bootTestApp, describeWithRedis, redisUrl, type TestApp } from '../utils/test-app.js';
+import type { TcpProxy } from '../utils/tcp-proxy.js';
+import { bootBehindRedisProxy, bootTestApp, describeWithRedis, redisUrl, type TestApp } from '../utils/test-app.js';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 describeWithRedis('Redis outage (e2e)', () => {
   let proxy: TcpProxy;
   let t: TestApp;
-
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    proxy = await TcpProxy.forUrl(redisUrl()!).start();
-    t = await bootTestApp({ env: { REDIS_URL: proxy.url(redisUrl()!) } });
+    ({ t, proxy, close } = await bootBehindRedisProxy());
   });
-  afterAll(async () => {
-    await proxy.start();
-    await t.close();
-    await proxy.stop();
-  });
+  afterAll(() => close());
 
   it('keeps serving while Redis is away, still refuses ended sessions, and catches the cache up afterwards', async () => {
     const user = await registerUser(t.http);

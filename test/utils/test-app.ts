@@ -9,6 +9,7 @@ export type TestAgent = ReturnType<typeof request>;
 
 import { createApp } from '../../src/app.js';
 import { type AppConfig, loadConfig } from '../../src/core/config/config.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 export const redisUrl = () => process.env.TEST_REDIS_URL || undefined;
 export const rabbitmqUrl = () => process.env.TEST_RABBITMQ_URL || undefined;
@@ -158,4 +159,23 @@ export async function query<T = Record<string, unknown>>(databaseUrl: string, sq
   } finally {
     await client.end();
   }
+}
+
+/**
+ * An app whose Redis is reached through a TCP proxy, so a test can cut Redis
+ * off (proxy.stop()) and bring it back (proxy.start()) without touching the
+ * shared server. close() restores the proxy first so the app shuts down cleanly.
+ */
+export async function bootBehindRedisProxy(): Promise<{ t: TestApp; proxy: TcpProxy; close: () => Promise<void> }> {
+  const proxy = await TcpProxy.forUrl(redisUrl()!).start();
+  const t = await bootTestApp({ env: { REDIS_URL: proxy.url(redisUrl()!) } });
+  return {
+    t,
+    proxy,
+    close: async () => {
+      await proxy.start();
+      await t.close();
+      await proxy.stop();
+    },
+  };
 }
