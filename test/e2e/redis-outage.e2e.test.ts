@@ -18,7 +18,7 @@ describeWithRedis('Redis outage (e2e)', () => {
   it('keeps serving while Redis is away, still refuses ended sessions, and catches the cache up afterwards', async () => {
     const user = await registerUser(t.http);
     const second = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
-    await t.http().get('/api/v1/health/ready').expect(200);
+    await waitFor(async () => (await t.http().get('/api/v1/health/ready')).status === 200, 10_000);
 
     await proxy.stop();
     const ready = await t.http().get('/api/v1/health/ready').expect(503);
