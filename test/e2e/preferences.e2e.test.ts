@@ -1,7 +1,6 @@
 import { registerUser } from '../factories/user.factory.js';
 import { outboxEvents } from '../utils/outbox.js';
-import type { TcpProxy } from '../utils/tcp-proxy.js';
-import { bootBehindRedisProxy, bootTestApp, describeWithRedis, type TestApp } from '../utils/test-app.js';
+import { appBehindRedisProxy, bootTestApp, describeWithRedis, type TestApp } from '../utils/test-app.js';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const DEFAULTS = {
@@ -74,15 +73,10 @@ describe('Preferences (e2e)', () => {
 });
 
 describeWithRedis('Preferences and profile reads with Redis (e2e)', () => {
-  let proxy: TcpProxy;
-  let t: TestApp;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ t, proxy, close } = await bootBehindRedisProxy());
-  });
-  afterAll(() => close());
+  const redisApp = appBehindRedisProxy();
 
   it('serves reads from Redis, answers from the database while Redis is down, and never serves a stale value after', async () => {
+    const { t, proxy } = redisApp;
     const user = await registerUser(t.http);
     await t.http().get('/api/v1/users/me/preferences').set(bearer(user.accessToken)).expect(200);
     await t.http().get('/api/v1/users/me').set(bearer(user.accessToken)).expect(200);

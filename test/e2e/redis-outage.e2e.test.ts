@@ -1,21 +1,15 @@
 import Redis from 'ioredis';
 
 import { registerUser } from '../factories/user.factory.js';
-import type { TcpProxy } from '../utils/tcp-proxy.js';
-import { bootBehindRedisProxy, bootTestApp, describeWithRedis, redisUrl, type TestApp } from '../utils/test-app.js';
+import { appBehindRedisProxy, bootTestApp, describeWithRedis, redisUrl, type TestApp } from '../utils/test-app.js';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 describeWithRedis('Redis outage (e2e)', () => {
-  let proxy: TcpProxy;
-  let t: TestApp;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ t, proxy, close } = await bootBehindRedisProxy());
-  });
-  afterAll(() => close());
+  const redisApp = appBehindRedisProxy();
 
   it('keeps serving while Redis is away, still refuses ended sessions, and catches the cache up afterwards', async () => {
+    const { t, proxy } = redisApp;
     const user = await registerUser(t.http);
     const second = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
     await waitFor(async () => (await t.http().get('/api/v1/health/ready')).status === 200, 10_000);

@@ -162,20 +162,21 @@ export async function query<T = Record<string, unknown>>(databaseUrl: string, sq
 }
 
 /**
- * An app whose Redis is reached through a TCP proxy, so a test can cut Redis
- * off (proxy.stop()) and bring it back (proxy.start()) without touching the
- * shared server. close() restores the proxy first so the app shuts down cleanly.
+ * For a describe block: an app whose Redis is reached through a TCP proxy, so
+ * a test can cut Redis off (proxy.stop()) and bring it back (proxy.start())
+ * without touching the shared server. Booted before the block's tests, closed
+ * after them (proxy restored first, so the app shuts down cleanly).
  */
-export async function bootBehindRedisProxy(): Promise<{ t: TestApp; proxy: TcpProxy; close: () => Promise<void> }> {
-  const proxy = await TcpProxy.forUrl(redisUrl()!).start();
-  const t = await bootTestApp({ env: { REDIS_URL: proxy.url(redisUrl()!) } });
-  return {
-    t,
-    proxy,
-    close: async () => {
-      await proxy.start();
-      await t.close();
-      await proxy.stop();
-    },
-  };
+export function appBehindRedisProxy(): { t: TestApp; proxy: TcpProxy } {
+  const context = {} as { t: TestApp; proxy: TcpProxy };
+  beforeAll(async () => {
+    context.proxy = await TcpProxy.forUrl(redisUrl()!).start();
+    context.t = await bootTestApp({ env: { REDIS_URL: context.proxy.url(redisUrl()!) } });
+  });
+  afterAll(async () => {
+    await context.proxy.start();
+    await context.t.close();
+    await context.proxy.stop();
+  });
+  return context;
 }

@@ -13,11 +13,5 @@ export interface DomainEvent<Name extends string = string, Data extends object =
   data: Data;
 }
 
-/** The message as it goes on the wire: Nest's RMQ format, { pattern, data }. */
-export interface WireEvent<Data extends object = object> {
-  pattern: string;
-  data: EventEnvelope & Data;
-}
-
 /** Data fields that are secrets for the recipient only (mailed tokens): removed from the outbox once published. */
 export const SECRET_EVENT_FIELDS = ['token'] as const;

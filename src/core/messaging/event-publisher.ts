@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
 
-import type { DomainEvent } from './domain-event.js';
+import type { DomainEvent, EventEnvelope } from './domain-event.js';
 
 export const OUTBOX_CHANNEL = 'user_service_outbox';
 
@@ -22,8 +22,8 @@ export class EventPublisher {
     const correlationId = this.cls.isActive() ? (this.cls.getId() ?? null) : null;
     const occurredAt = new Date().toISOString();
     const rows = events.map((event) => {
-      const eventId = randomUUID();
-      return [eventId, event.name, event.userId, JSON.stringify({ eventId, occurredAt, correlationId, ...event.data }), correlationId];
+      const envelope: EventEnvelope = { eventId: randomUUID(), occurredAt, correlationId };
+      return [envelope.eventId, event.name, event.userId, JSON.stringify({ ...envelope, ...event.data }), correlationId];
     });
     await manager.query(
       `INSERT INTO outbox_events (event_id, name, aggregate_id, payload, correlation_id)
