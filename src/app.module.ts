@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
 
 import type { AppConfig } from './core/config/config.js';
 import { CoreModule } from './core/core.module.js';
@@ -9,7 +10,7 @@ import { UsersModule } from './modules/users/users.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return { module: AppModule, imports: [CoreModule.forRoot(config), AuthModule, UsersModule, PreferencesModule, HealthModule] };
+  static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
+    return { module: AppModule, imports: [CoreModule.forRoot(config, logDestination), AuthModule, UsersModule, PreferencesModule, HealthModule] };
   }
 }

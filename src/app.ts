@@ -1,23 +1,30 @@
 import { VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ClsService, CLS_ID } from 'nestjs-cls';
-import { Logger, PinoLogger } from 'nestjs-pino';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './core/config/config.js';
 import { setupSwagger } from './core/http/swagger.js';
 import { createValidationPipe } from './core/http/validation.js';
 import { correlationIdFor } from './core/logging/correlation-id.js';
+import { RequestLog } from './core/logging/logging.module.js';
+import { RequestContext } from './core/logging/request-context.js';
 import { rmqServerOptions } from './core/messaging/rmq-options.js';
 import { RmqServerStartup } from './core/messaging/rmq-server-startup.js';
 import { MetricsService } from './core/metrics/metrics.service.js';
+
+export interface AppOptions {
+  /** Where JSON logs go; stdout by default. */
+  logDestination?: DestinationStream;
+}
 
 /**
  * Builds the hybrid app (HTTP on Fastify, plus the RMQ microservice when a
  * broker is configured) and initializes it; the caller decides whether to listen.
  */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
@@ -25,7 +32,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     requestIdHeader: false,
     logger: false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.logDestination), adapter, {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
@@ -35,15 +42,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
-  const cls = app.get(ClsService);
-  const requestLog = await app.resolve(PinoLogger);
+  const context = app.get(RequestContext);
+  const requestLog = app.get(RequestLog).logger;
   // The request's context for everything that runs for it (the correlation id in logs and events).
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    cls.run(() => {
-      cls.set(CLS_ID, request.id);
-      done();
-    });
-  });
+  fastify.addHook('onRequest', (request, _reply, done) => context.run(request.id, done));
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('X-Correlation-ID', request.id);
     reply.header('X-Content-Type-Options', 'nosniff');
@@ -55,12 +57,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    requestLog.logger[reply.statusCode >= 500 ? 'error' : 'info'](
+    const queryStart = request.url.indexOf('?');
+    requestLog[reply.statusCode >= 500 ? 'error' : 'info'](
       {
-        // Flat fields: pino-http's req/res serializers expect Node's request and response objects.
         correlationId: request.id,
         method: request.method,
-        url: request.url,
+        // Without the query string: a client could put anything there, a token included.
+        path: queryStart === -1 ? request.url : request.url.slice(0, queryStart),
         route,
         statusCode: reply.statusCode,
         remoteAddress: request.ip,

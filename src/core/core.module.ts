@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ClsModule } from 'nestjs-cls';
+import type { DestinationStream } from 'pino';
 
 import { CoreAuthModule } from './auth/core-auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
@@ -17,14 +17,12 @@ import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 /** Cross-cutting infrastructure; no business rules. */
 @Module({})
 export class CoreModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
     return {
       module: CoreModule,
       imports: [
         ConfigModule.forRoot(config),
-        // Context per request (entered in a Fastify hook, see app.ts): the correlation id for logs and events.
-        ClsModule.forRoot({ global: true }),
-        LoggingModule,
+        LoggingModule.forRoot(logDestination),
         DatabaseModule,
         CacheModule,
         CoreAuthModule,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import amqplib, { type Channel } from 'amqplib';
@@ -57,6 +58,8 @@ export interface TestApp {
   http: () => TestAgent;
   databaseUrl: string;
   close: () => Promise<void>;
+  /** The JSON lines the app logged, when booted with captureLogs. */
+  logs: () => Record<string, unknown>[];
 }
 
 export interface TestAppOptions {
@@ -66,6 +69,8 @@ export interface TestAppOptions {
   redis?: boolean;
   /** Reuse a database instead of creating one (the owner drops it). */
   databaseUrl?: string;
+  /** Keep what the app logs (at LOG_LEVEL info unless env says otherwise), for logs(). */
+  captureLogs?: boolean;
 }
 
 /** Boots the real hybrid app in-process against its own database, Redis key prefix and (optionally) broker. */
@@ -84,7 +89,7 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
     JWT_PRIVATE_KEY: process.env.TEST_JWT_PRIVATE_KEY,
     JWT_PUBLIC_KEY: process.env.TEST_JWT_PUBLIC_KEY,
     BCRYPT_COST: '4',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: options.captureLogs ? 'info' : 'silent',
     RATE_LIMIT_REGISTER_LIMIT: '10000',
     RATE_LIMIT_LOGIN_LIMIT: '10000',
     RATE_LIMIT_LOGIN_ACCOUNT_LIMIT: '10000',
@@ -97,13 +102,26 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
     ...messaging,
     ...options.env,
   });
-  const app = await createApp(config);
+  const logged: string[] = [];
+  const logDestination = new Writable({
+    write(chunk, _encoding, done) {
+      logged.push(String(chunk));
+      done();
+    },
+  });
+  const app = await createApp(config, options.captureLogs ? { logDestination } : {});
   await app.getHttpAdapter().getInstance().ready();
   return {
     app,
     config,
     databaseUrl,
     http: () => request(app.getHttpServer()),
+    logs: () =>
+      logged
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     close: async () => {
       await app.close();
       if (useRedis) await deleteKeys(`${prefix}*`);

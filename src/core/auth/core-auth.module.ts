@@ -18,8 +18,8 @@ import { JWT_ALGORITHM, loadSigningKeys, SigningKeys } from './signing-keys.js';
       inject: [SigningKeys, APP_CONFIG],
       extraProviders: [{ provide: SigningKeys, inject: [APP_CONFIG], useFactory: loadSigningKeys }],
       useFactory: (keys: SigningKeys, config: AppConfig) => ({
-        privateKey: keys.privateKeyPem,
-        publicKey: keys.publicKeyPem,
+        privateKey: keys.privateKey,
+        publicKey: keys.publicKey,
         signOptions: {
           algorithm: JWT_ALGORITHM,
           keyid: keys.kid,

@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,16 +19,23 @@ export class SigningKeys {
   readonly jwks: { keys: PublicJwk[] };
   /** Server secret for keyed hashes and encryption at rest; shared by every replica holding the key. */
   readonly serverSecret: Buffer;
+  /**
+   * Parsed once: given a PEM string, jsonwebtoken parses it again on every
+   * sign and verify, which was the largest cost of an authenticated request.
+   */
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
 
   constructor(
     readonly privateKeyPem: string,
     readonly publicKeyPem: string,
     keyId?: string,
   ) {
-    const publicKey = createPublicKey(publicKeyPem);
-    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    this.privateKey = createPrivateKey(privateKeyPem);
+    this.publicKey = createPublicKey(publicKeyPem);
+    const spki = this.publicKey.export({ format: 'der', type: 'spki' });
     this.kid = keyId ?? sha256(spki).toString('base64url').slice(0, 16);
-    this.jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: this.kid, alg: JWT_ALGORITHM, use: 'sig' }] };
+    this.jwks = { keys: [{ ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: JWT_ALGORITHM, use: 'sig' }] };
     this.serverSecret = deriveKey(privateKeyPem, 'user-service server secret');
   }
 }

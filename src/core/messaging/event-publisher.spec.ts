@@ -1,8 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
-import { CLS_ID, ClsService } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
 
+import { RequestContext } from '../logging/request-context.js';
 import type { DomainEvent } from './domain-event.js';
 import { EventPublisher, OUTBOX_CHANNEL } from './event-publisher.js';
 
@@ -18,14 +16,14 @@ const revoked: DomainEvent = {
 type Columns = [string[], string[], (string | null)[], string[], (string | null)[]];
 
 describe('EventPublisher.record', () => {
-  let cls: ClsService;
+  let context: RequestContext;
   let manager: { query: jest.Mock };
   let publisher: EventPublisher;
 
   beforeEach(() => {
-    cls = new ClsService(new AsyncLocalStorage());
+    context = new RequestContext();
     manager = { query: jest.fn().mockResolvedValue([]) };
-    publisher = new EventPublisher(cls);
+    publisher = new EventPublisher(context);
   });
 
   const insertColumns = () => manager.query.mock.calls[0]![1] as Columns;
@@ -64,25 +62,15 @@ describe('EventPublisher.record', () => {
     expect(Date.parse(occurredAt)).toBeLessThanOrEqual(Date.now());
   });
 
-  it('takes the correlation id from the active CLS context', async () => {
-    await cls.run(async () => {
-      cls.set(CLS_ID, 'req-42');
-      await publisher.record(manager as unknown as EntityManager, created, revoked);
-    });
+  it("takes the correlation id from the request's context", async () => {
+    await context.run('req-42', () => publisher.record(manager as unknown as EntityManager, created, revoked));
 
     expect(payloads().map((payload) => payload.correlationId)).toEqual(['req-42', 'req-42']);
     expect(insertColumns()[4]).toEqual(['req-42', 'req-42']);
   });
 
-  it('records a null correlation id in a CLS context without an id', async () => {
-    await cls.run(() => publisher.record(manager as unknown as EntityManager, created));
-
-    expect(payloads()[0]!.correlationId).toBeNull();
-    expect(insertColumns()[4]).toEqual([null]);
-  });
-
-  it('records a null correlation id outside any CLS context (e.g. a timer or a consumer)', async () => {
-    expect(cls.isActive()).toBe(false);
+  it('records a null correlation id outside any request (e.g. a timer or a consumer)', async () => {
+    expect(context.correlationId()).toBeUndefined();
 
     await publisher.record(manager as unknown as EntityManager, created);
 

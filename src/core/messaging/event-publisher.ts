@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
 
+import { RequestContext } from '../logging/request-context.js';
 import type { DomainEvent, EventEnvelope } from './domain-event.js';
 
 export const OUTBOX_CHANNEL = 'user_service_outbox';
@@ -15,11 +15,11 @@ export const OUTBOX_CHANNEL = 'user_service_outbox';
  */
 @Injectable()
 export class EventPublisher {
-  constructor(private readonly cls: ClsService) {}
+  constructor(private readonly context: RequestContext) {}
 
   async record(manager: EntityManager, ...events: DomainEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const correlationId = this.cls.isActive() ? (this.cls.getId() ?? null) : null;
+    const correlationId = this.context.correlationId() ?? null;
     const occurredAt = new Date().toISOString();
     const rows = events.map((event) => {
       const envelope: EventEnvelope = { eventId: randomUUID(), occurredAt, correlationId };

@@ -21,7 +21,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: keys.publicKeyPem,
+      // A parsed key, which jsonwebtoken uses as is (passport-jwt's types predate KeyObject support).
+      secretOrKey: keys.publicKey as unknown as Buffer,
       algorithms: [JWT_ALGORITHM],
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
