@@ -44,14 +44,13 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const metrics = app.get(MetricsService);
   const context = app.get(RequestContext);
   const requestLog = app.get(RequestLog).logger;
-  // The request's context for everything that runs for it (the correlation id in logs and events).
-  fastify.addHook('onRequest', (request, _reply, done) => context.run(request.id, done));
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Correlation-ID', request.id);
     reply.header('X-Content-Type-Options', 'nosniff');
     // API answers can hold tokens and personal data: never cache them.
     if (request.url.startsWith('/api/')) reply.header('Cache-Control', 'no-store');
-    done(null, payload);
+    // The request's context for everything that runs for it (the correlation id in logs and events).
+    context.run(request.id, done);
   });
   // One line and one observation per request.
   fastify.addHook('onResponse', (request, reply, done) => {

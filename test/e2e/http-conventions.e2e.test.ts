@@ -146,7 +146,7 @@ describe('HTTP conventions (e2e)', () => {
   it('exposes Prometheus metrics by route and status, and login outcomes', async () => {
     await t.http().post('/api/v1/auth/login').send({ email: 'nobody@example.com', password: 'Whatever-123' }).expect(401);
     const { text } = await t.http().get('/metrics').expect(200);
-    expect(text).toMatch(/http_requests_total\{method="POST",route="\/api\/v1\/auth\/login",status_code="401"\} \d+/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/auth\/login",status_code="401"\} 1\n/);
     expect(text).toMatch(/http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/api\/v1\/auth\/login",status_code="401"\}/);
     expect(text).toMatch(/auth_login_total\{outcome="invalid_credentials"\} \d+/);
     expect(text).toMatch(/process_resident_memory_bytes \d+/);

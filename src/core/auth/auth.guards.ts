@@ -36,16 +36,29 @@ export class RouteAccessRules {
   }
 }
 
-/** Global: every HTTP route needs a valid, unrevoked access token unless marked @Public(). */
+/**
+ * Global, the only guard: every HTTP route needs a valid, unrevoked access
+ * token unless marked @Public(), and the role @Authenticated({ roles }) asks for.
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
   constructor(private readonly rules: RouteAccessRules) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
-    if (context.getType() !== 'http' || this.rules.of(context).isPublic) return true;
-    return super.canActivate(context);
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const { isPublic, roles } = this.rules.of(context);
+    if (isPublic) return true;
+    return this.authenticate(context, roles);
+  }
+
+  private async authenticate(context: ExecutionContext, roles: string[] | undefined): Promise<boolean> {
+    await super.canActivate(context);
+    if (!roles?.length) return true;
+    const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
+    if (user && roles.includes(user.role)) return true;
+    throw new AppError(ErrorCode.FORBIDDEN, 403, 'You are not allowed to do this.');
   }
 
   override handleRequest<T = AuthUser>(error: unknown, user: T | false): T {
@@ -53,20 +66,5 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (error instanceof AppError) throw error;
     if (error || !user) throw new AppError(ErrorCode.UNAUTHENTICATED, 401, 'A valid access token is required.');
     return user;
-  }
-}
-
-/** Global: enforces @Authenticated({ roles }). */
-@Injectable()
-export class RolesGuard {
-  constructor(private readonly rules: RouteAccessRules) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    if (context.getType() !== 'http') return true;
-    const { roles } = this.rules.of(context);
-    if (!roles?.length) return true;
-    const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
-    if (user && roles.includes(user.role)) return true;
-    throw new AppError(ErrorCode.FORBIDDEN, 403, 'You are not allowed to do this.');
   }
 }

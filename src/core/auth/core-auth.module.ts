@@ -5,11 +5,11 @@ import { PassportModule } from '@nestjs/passport';
 
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { JwtAuthGuard, RolesGuard, RouteAccessRules } from './auth.guards.js';
+import { JwtAuthGuard, RouteAccessRules } from './auth.guards.js';
 import { PasswordHasher } from './password-hasher.js';
 import { JWT_ALGORITHM, loadSigningKeys, SigningKeys } from './signing-keys.js';
 
-/** Keys, token signing and the global guards (authentication first, then roles). */
+/** Keys, token signing and the global guard (authentication, then roles). */
 @Global()
 @Module({
   imports: [
@@ -36,7 +36,6 @@ import { JWT_ALGORITHM, loadSigningKeys, SigningKeys } from './signing-keys.js';
     PasswordHasher,
     RouteAccessRules,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
-    { provide: APP_GUARD, useClass: RolesGuard },
   ],
   exports: [SigningKeys, JwtModule, PasswordHasher],
 })

@@ -36,7 +36,7 @@ export abstract class RequestLog {
 
 /**
  * JSON logs through pino (Nest's Logger included), written in the background
- * to stdout. No per-request middleware: every line written while a request is
+ * to stdout (lines that arrive while a write is under way go in the next one). No per-request middleware: every line written while a request is
  * handled carries its correlation id (RequestContext).
  */
 @Global()

@@ -8,13 +8,7 @@ export type LoginOutcome = 'success' | 'invalid_credentials' | 'account_blocked'
 export class MetricsService {
   readonly registry = new Registry();
 
-  private readonly requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests by method, route and status',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [this.registry],
-  });
-
+  /** Its _count series is the request counter: a separate counter would double the cost per request. */
   private readonly duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by method, route and status',
@@ -35,9 +29,7 @@ export class MetricsService {
   }
 
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    const labels = { method, route, status_code: statusCode };
-    this.requests.inc(labels);
-    this.duration.observe(labels, seconds);
+    this.duration.observe({ method, route, status_code: statusCode }, seconds);
   }
 
   countLogin(outcome: LoginOutcome): void {
