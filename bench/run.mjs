@@ -9,7 +9,7 @@
 // creates (child processes, databases, Redis keys, RabbitMQ vhost, logs) is
 // removed at the end, on failure and on Ctrl-C.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -47,6 +47,15 @@ import { API, selectScenarios } from './lib/scenarios.mjs';
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
 const SERVICE_ENTRY = join(ROOT, 'dist/src/main.js');
+/** The Node flags production starts the service with (package.json start:prod, which the Dockerfile mirrors). */
+const SERVICE_NODE_FLAGS = productionNodeFlags();
+
+function productionNodeFlags() {
+  const command = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
+  const words = command.split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`unexpected start:prod script: ${command}`);
+  return words.slice(1, -1);
+}
 /** Users whose access tokens GET /users/me rotates through; the other seeded users are refresh chains. */
 const ME_TOKEN_USERS = 10;
 /** Pause between two runs against one target, so the previous one's stragglers are done. */
@@ -221,7 +230,7 @@ async function startService(phase, opts, shared) {
     keys: shared.keys,
     cost: phase.cost,
   });
-  const entry = spawnNode(`service (cost ${phase.cost})`, SERVICE_ENTRY, { cwd: ROOT, env, logFile });
+  const entry = spawnNode(`service (cost ${phase.cost})`, SERVICE_ENTRY, { cwd: ROOT, env, logFile, nodeFlags: SERVICE_NODE_FLAGS });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForOk(`${url}${API}/health/ready`, entry, 120_000);

@@ -35,15 +35,26 @@ export abstract class RequestLog {
 }
 
 /**
- * JSON logs through pino (Nest's Logger included), written in the background
- * to stdout (lines that arrive while a write is under way go in the next one). No per-request middleware: every line written while a request is
- * handled carries its correlation id (RequestContext).
+ * Written in the background, as buffers: given strings, sonic-boom measures
+ * its growing pending text again on every line, which cost more than
+ * encoding each line (about 4% of a whole health check).
+ */
+function stdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, contentMode: 'buffer' });
+  // In buffer mode it takes buffers, whatever its types say.
+  return { write: (line: string) => stream.write(Buffer.from(line) as unknown as string) };
+}
+
+/**
+ * JSON logs through pino (Nest's Logger included), to stdout. No per-request
+ * middleware: every line written while a request is handled carries its
+ * correlation id (RequestContext).
  */
 @Global()
 @Module({})
 export class LoggingModule {
   /** Logs go to stdout unless a destination is given (tests read what is logged). */
-  static forRoot(destination: DestinationStream = pino.destination({ dest: 1, sync: false })): DynamicModule {
+  static forRoot(destination: DestinationStream = stdout()): DynamicModule {
     return {
       module: LoggingModule,
       imports: [
