@@ -288,6 +288,8 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
         { algorithm: 'RS256', privateKey: generateRsaKeyPair().privateKeyPem, expiresIn: 60 },
       );
       const noneAlg = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+      // The genuine token first, so its signature has been verified (and remembered) before the forgeries reuse it.
+      await t.http().get('/api/v1/users/me').set(bearer(user.accessToken)).expect(200);
       for (const authorization of [
         undefined,
         'Bearer',
@@ -302,6 +304,21 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
         const response = await (authorization ? call.set('Authorization', authorization) : call).expect(401);
         expect(response.body.code).toBe('UNAUTHENTICATED');
       }
+    });
+
+    it('stops accepting a token at its expiry, though it was verified before', async () => {
+      const user = await registerUser(t.http);
+      const { sid } = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString());
+      const { JwtService } = await import('@nestjs/jwt');
+      const exp = Math.floor(Date.now() / 1000) + 2;
+      const shortLived = await new JwtService().signAsync(
+        { role: 'user', sid, sub: user.id, iss: 'user-service', aud: 'ecommerce-platform', exp },
+        { algorithm: 'RS256', privateKey: process.env.TEST_JWT_PRIVATE_KEY },
+      );
+      await t.http().get('/api/v1/users/me').set(bearer(shortLived)).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+      const response = await t.http().get('/api/v1/users/me').set(bearer(shortLived)).expect(401);
+      expect(response.body.code).toBe('UNAUTHENTICATED');
     });
   });
 });
