@@ -47,15 +47,16 @@ import { API, selectScenarios } from './lib/scenarios.mjs';
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
 const SERVICE_ENTRY = join(ROOT, 'dist/src/main.js');
-/** The Node flags production starts the service with (package.json start:prod, which the Dockerfile mirrors). */
-const SERVICE_NODE_FLAGS = productionNodeFlags();
+/** The NODE_OPTIONS the image runs the service with (docker/Dockerfile), so the benchmark measures it as deployed. */
+const SERVICE_NODE_OPTIONS = imageNodeOptions();
 
-function productionNodeFlags() {
-  const command = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
-  const words = command.split(/\s+/);
-  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`unexpected start:prod script: ${command}`);
-  return words.slice(1, -1);
+function imageNodeOptions() {
+  const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
+  const found = dockerfile.match(/NODE_OPTIONS="([^"]*)"/);
+  if (!found) throw new Error('docker/Dockerfile sets no NODE_OPTIONS="..."');
+  return found[1];
 }
+
 /** Users whose access tokens GET /users/me rotates through; the other seeded users are refresh chains. */
 const ME_TOKEN_USERS = 10;
 /** Pause between two runs against one target, so the previous one's stragglers are done. */
@@ -193,6 +194,7 @@ function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, key
     HOME: process.env.HOME,
     LANG: process.env.LANG ?? 'C.UTF-8',
     NODE_ENV: rabbitmqUrl ? 'production' : 'development',
+    NODE_OPTIONS: SERVICE_NODE_OPTIONS,
     PORT: String(port),
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
@@ -230,7 +232,7 @@ async function startService(phase, opts, shared) {
     keys: shared.keys,
     cost: phase.cost,
   });
-  const entry = spawnNode(`service (cost ${phase.cost})`, SERVICE_ENTRY, { cwd: ROOT, env, logFile, nodeFlags: SERVICE_NODE_FLAGS });
+  const entry = spawnNode(`service (cost ${phase.cost})`, SERVICE_ENTRY, { cwd: ROOT, env, logFile });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForOk(`${url}${API}/health/ready`, entry, 120_000);

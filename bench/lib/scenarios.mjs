@@ -34,6 +34,46 @@ function meLoad(ctx, target) {
   };
 }
 
+/** GET /users/me/preferences, like meLoad. */
+function preferencesLoad(ctx, target) {
+  const path = `${API}/users/me/preferences`;
+  return {
+    name: 'preferences',
+    url: `${target.url}${path}`,
+    connections: ctx.opts.connections,
+    options: { requests: ctx.meTokens.map((token) => ({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } })) },
+  };
+}
+
+/**
+ * PATCH /users/me/preferences as the /users/me users in turn, flipping
+ * marketingEmails: every request is a real change (transaction, outbox event,
+ * cache invalidation).
+ */
+function preferencesUpdateLoad(ctx, target) {
+  const path = `${API}/users/me/preferences`;
+  let next = 0;
+  return {
+    name: 'preferences-update',
+    url: `${target.url}${path}`,
+    connections: ctx.opts.connections,
+    options: {
+      requests: [
+        {
+          method: 'PATCH',
+          path,
+          setupRequest(req) {
+            const n = next++;
+            req.headers = { ...JSON_HEADERS, authorization: `Bearer ${ctx.meTokens[n % ctx.meTokens.length]}` };
+            req.body = JSON.stringify({ marketingEmails: Math.floor(n / ctx.meTokens.length) % 2 === 0 });
+            return req;
+          },
+        },
+      ],
+    },
+  };
+}
+
 /** POST /auth/login as the seeded users in turn (right password: every request is a full bcrypt compare). */
 function loginLoad(ctx, target) {
   const bodies = ctx.users.map((user) => JSON.stringify({ email: user.email, password: user.password }));
@@ -197,6 +237,19 @@ export const SCENARIOS = [
     loads: (ctx, target) => [meLoad(ctx, target)],
   },
   {
+    id: 'preferences',
+    title: 'GET /users/me/preferences',
+    cost: 12,
+    reference: 'user',
+    loads: (ctx, target) => [preferencesLoad(ctx, target)],
+  },
+  {
+    id: 'preferences-update',
+    title: 'PATCH /users/me/preferences',
+    cost: 12,
+    loads: (ctx, target) => [preferencesUpdateLoad(ctx, target)],
+  },
+  {
     id: 'refresh',
     title: 'POST /auth/refresh',
     cost: 12,
@@ -259,8 +312,6 @@ export const SCENARIOS = [
     loads: (ctx, target) => [registerLoad(ctx, target)],
   },
   // Still to come, when the service has them:
-  // - GET / PATCH /users/me/preferences: like 'me' (Bearer tokens of ctx.meTokens;
-  //   PATCH with a small body in setupRequest, e.g. toggling marketingEmails).
   // - RabbitMQ request/response patterns (users.get, users.get_many,
   //   auth.verify_token, preferences.get on the `user-service` queue of this
   //   run's own vhost, ctx.rabbitmqUrl): not HTTP, so such a scenario gives

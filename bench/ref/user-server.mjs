@@ -1,7 +1,7 @@
-// Reference (b): GET /api/v1/users/me done by hand. Verifies the RS256 access
-// token (signature, exp, iss, aud) with node:crypto against the service's
-// public key, then one primary-key SELECT through a pg.Pool (max 10) and the
-// user JSON. Plain node:http, one process. No revocation check (the service
+// Reference (b): GET /api/v1/users/me and /users/me/preferences done by hand.
+// Verifies the RS256 access token (signature, exp, iss, aud) with node:crypto
+// against the service's public key, then one primary-key SELECT through a
+// pg.Pool (max 10) and the JSON (preferences: the defaults when no row). Plain node:http, one process. No revocation check (the service
 // does one Redis read per request for it) and no logging.
 import { createPublicKey, verify } from 'node:crypto';
 import http from 'node:http';
@@ -14,6 +14,20 @@ const issuer = process.env.JWT_ISSUER || 'user-service';
 const audience = process.env.JWT_AUDIENCE || 'ecommerce-platform';
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 pool.on('error', () => undefined);
+
+const SELECT_PREFERENCES = {
+  name: 'select-preferences-by-user',
+  text: 'SELECT email_notifications, push_notifications, sms_notifications, marketing_emails, language, timezone, push_token FROM user_preferences WHERE user_id = $1',
+};
+const DEFAULT_PREFERENCES = {
+  emailNotifications: true,
+  pushNotifications: true,
+  smsNotifications: false,
+  marketingEmails: false,
+  language: 'en',
+  timezone: 'UTC',
+  pushToken: null,
+};
 
 const SELECT_USER = {
   name: 'select-user-by-id',
@@ -49,26 +63,47 @@ function send(res, status, value) {
   res.end(body);
 }
 
+function sendUser(res, row) {
+  if (!row) return send(res, 404, { status: 404, code: 'USER_NOT_FOUND' });
+  send(res, 200, {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    mobile: row.mobile,
+    role: row.role,
+    status: row.status,
+    emailVerified: row.email_verified,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  });
+}
+
+function sendPreferences(res, row) {
+  if (!row) return send(res, 200, DEFAULT_PREFERENCES);
+  send(res, 200, {
+    emailNotifications: row.email_notifications,
+    pushNotifications: row.push_notifications,
+    smsNotifications: row.sms_notifications,
+    marketingEmails: row.marketing_emails,
+    language: row.language,
+    timezone: row.timezone,
+    pushToken: row.push_token,
+  });
+}
+
+const ROUTES = {
+  '/api/v1/users/me': [SELECT_USER, sendUser],
+  '/api/v1/users/me/preferences': [SELECT_PREFERENCES, sendPreferences],
+};
+
 const server = http.createServer((req, res) => {
-  if (req.method !== 'GET' || req.url !== '/api/v1/users/me') return send(res, 404, { status: 404 });
+  const route = req.method === 'GET' ? ROUTES[req.url] : undefined;
+  if (!route) return send(res, 404, { status: 404 });
   const claims = verifyAccessToken(req.headers.authorization);
   if (!claims) return send(res, 401, { status: 401, code: 'UNAUTHENTICATED' });
-  pool.query({ ...SELECT_USER, values: [claims.sub] }).then(
-    ({ rows }) => {
-      const row = rows[0];
-      if (!row) return send(res, 404, { status: 404, code: 'USER_NOT_FOUND' });
-      send(res, 200, {
-        id: row.id,
-        email: row.email,
-        name: row.name,
-        mobile: row.mobile,
-        role: row.role,
-        status: row.status,
-        emailVerified: row.email_verified,
-        createdAt: row.created_at.toISOString(),
-        updatedAt: row.updated_at.toISOString(),
-      });
-    },
+  const [query, reply] = route;
+  pool.query({ ...query, values: [claims.sub] }).then(
+    ({ rows }) => reply(res, rows[0]),
     () => send(res, 500, { status: 500 }),
   );
 });
