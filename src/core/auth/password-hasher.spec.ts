@@ -2,7 +2,7 @@ import bcrypt from 'bcrypt';
 
 import { loadConfig } from '../config/config.js';
 import { PASSWORD_MAX } from '../http/validation.js';
-import { PasswordHasher } from './password-hasher.js';
+import { PasswordHasher, threadPoolSize } from './password-hasher.js';
 
 const hasher = new PasswordHasher(loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' }));
 
@@ -48,5 +48,45 @@ describe('PasswordHasher', () => {
     const hash = await hasher.hash(right);
 
     await expect(hasher.verify(wrong, hash)).resolves.toBe(false);
+  });
+
+  describe('concurrency', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('hashes on all threads of the pool but one at most, and everyone gets a turn', async () => {
+      const limit = threadPoolSize() - 1;
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const realCompare = bcrypt.compare.bind(bcrypt) as (data: string, hash: string) => Promise<boolean>;
+      jest.spyOn(bcrypt, 'compare').mockImplementation((async (data: string, hash: string) => {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return await realCompare(data, hash);
+        } finally {
+          inFlight -= 1;
+        }
+      }) as never);
+      const hash = await bcrypt.hash('unused', 4);
+
+      const results = await Promise.all(Array.from({ length: 4 * limit + 1 }, () => hasher.verify('whatever-password', hash)));
+
+      expect(results.every((matches) => matches === false)).toBe(true);
+      expect(mostInFlight).toBe(limit);
+      expect(inFlight).toBe(0);
+    });
+
+    it('frees the turn of a hash that failed', async () => {
+      const limit = threadPoolSize() - 1;
+      const failing = jest.spyOn(bcrypt, 'hash').mockImplementation((async () => {
+        throw new Error('native failure');
+      }) as never);
+      const failures = await Promise.allSettled(Array.from({ length: limit + 2 }, () => hasher.hash('some-password')));
+      expect(failures.every((outcome) => outcome.status === 'rejected')).toBe(true);
+      failing.mockRestore();
+
+      await expect(hasher.hash('some-password')).resolves.toMatch(/^\$2b\$04\$/);
+    });
   });
 });
