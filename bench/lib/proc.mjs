@@ -236,10 +236,10 @@ export function killAllChildrenSync() {
   }
 }
 
-/** Spawns `node [nodeFlags] script` with stdout+stderr going straight to a file (no pipe through this process). */
-export function spawnNode(name, script, { cwd, env, logFile, args = [], nodeFlags = [] }) {
+/** Spawns `node script` with stdout+stderr going straight to a file (no pipe through this process). */
+export function spawnNode(name, script, { cwd, env, logFile, args = [] }) {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...nodeFlags, script, ...args], { cwd, env, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [script, ...args], { cwd, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   return trackChild(name, child);
 }
