@@ -41,8 +41,11 @@ export abstract class RequestLog {
  */
 function stdout(): DestinationStream {
   const stream = pino.destination({ dest: 1, sync: false, contentMode: 'buffer' });
-  // In buffer mode it takes buffers, whatever its types say.
-  return { write: (line: string) => stream.write(Buffer.from(line) as unknown as string) };
+  return {
+    // In buffer mode it takes buffers, whatever its types say.
+    write: (line: string) => stream.write(Buffer.from(line) as unknown as string),
+    flush: (done: (error?: Error) => void) => stream.flush(done),
+  } as DestinationStream;
 }
 
 /**
