@@ -36,10 +36,4 @@ module.exports = {
   ],
   // A global option: Jest ignores it inside `projects`.
   testTimeout: 30000,
-  // Known problem, not yet understood: when test/e2e/outbox-relay.e2e.test.ts
-  // runs with any other file (in workers, or the whole suite in band), Jest
-  // never exits without forceExit, and --detectOpenHandles names nothing. That
-  // file alone exits cleanly, and so does every combination tried without it.
-  // Every test still has to pass; this only ends the process.
-  forceExit: true,
 };

@@ -306,6 +306,21 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
       }
     });
 
+    it('are checked by the strategy of the app they are sent to, with two apps in one process', async () => {
+      // Passport keeps strategies by name in one registry per process: the app booted last used to check every app's tokens.
+      const other = await bootTestApp();
+      try {
+        const user = await registerUser(t.http);
+        await t.http().post('/api/v1/auth/logout').set(bearer(user.accessToken)).expect(204);
+        const response = await t.http().get('/api/v1/users/me').set(bearer(user.accessToken)).expect(401);
+        expect(response.body.code).toBe('UNAUTHENTICATED');
+      } finally {
+        await other.close();
+      }
+      const user = await registerUser(t.http);
+      await t.http().get('/api/v1/users/me').set(bearer(user.accessToken)).expect(200);
+    });
+
     it('stops accepting a token at its expiry, though it was verified before', async () => {
       const user = await registerUser(t.http);
       const { sid } = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString());

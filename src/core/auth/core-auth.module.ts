@@ -1,19 +1,16 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { JwtAuthGuard, RouteAccessRules } from './auth.guards.js';
+import { RouteAccessRules } from './route-access.js';
 import { PasswordHasher } from './password-hasher.js';
 import { JWT_ALGORITHM, loadSigningKeys, SigningKeys } from './signing-keys.js';
 
-/** Keys, token signing and the global guard (authentication, then roles). */
+/** Keys, token signing, password hashing and the routes' access rules (the guard is in SessionsModule). */
 @Global()
 @Module({
   imports: [
-    PassportModule,
     JwtModule.registerAsync({
       inject: [SigningKeys, APP_CONFIG],
       extraProviders: [{ provide: SigningKeys, inject: [APP_CONFIG], useFactory: loadSigningKeys }],
@@ -35,8 +32,7 @@ import { JWT_ALGORITHM, loadSigningKeys, SigningKeys } from './signing-keys.js';
     { provide: SigningKeys, inject: [APP_CONFIG], useFactory: loadSigningKeys },
     PasswordHasher,
     RouteAccessRules,
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
-  exports: [SigningKeys, JwtModule, PasswordHasher],
+  exports: [SigningKeys, JwtModule, PasswordHasher, RouteAccessRules],
 })
 export class CoreAuthModule {}

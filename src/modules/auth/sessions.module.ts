@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { SessionEntity } from './session.entity.js';
@@ -11,14 +13,21 @@ import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
 /**
- * Sessions, refresh tokens and access token checks. Its own module (inside
- * auth) so that Users can end sessions without depending on Auth, which
- * depends on Users.
+ * Sessions, refresh tokens and access token checks (the global guard). Its
+ * own module (inside auth) so that Users can end sessions without depending
+ * on Auth, which depends on Users.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity])],
   controllers: [SessionsController],
-  providers: [SessionsService, SessionsRepository, SessionRevocations, TokensService, JwtStrategy],
+  providers: [
+    SessionsService,
+    SessionsRepository,
+    SessionRevocations,
+    TokensService,
+    JwtStrategy,
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+  ],
   exports: [SessionsService],
 })
 export class SessionsModule {}

@@ -1,0 +1,34 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+
+import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators.js';
+
+export interface RouteAccess {
+  isPublic: boolean;
+  roles: string[] | undefined;
+}
+
+/**
+ * A route's access rule, read from its decorators once: metadata never
+ * changes at run time, and reflecting on every request is a measurable cost.
+ */
+@Injectable()
+export class RouteAccessRules {
+  private readonly byHandler = new WeakMap<object, RouteAccess>();
+
+  constructor(private readonly reflector: Reflector) {}
+
+  of(context: ExecutionContext): RouteAccess {
+    const handler = context.getHandler();
+    let access = this.byHandler.get(handler);
+    if (!access) {
+      const targets = [handler, context.getClass()];
+      access = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
+        roles: this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES, targets),
+      };
+      this.byHandler.set(handler, access);
+    }
+    return access;
+  }
+}
