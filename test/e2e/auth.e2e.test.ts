@@ -321,6 +321,18 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
       await t.http().get('/api/v1/users/me').set(bearer(user.accessToken)).expect(200);
     });
 
+    it('answers many concurrent requests each as its own user, valid and refused ones mixed', async () => {
+      const users = await Promise.all(Array.from({ length: 8 }, () => registerUser(t.http)));
+      const calls = users.flatMap((user) => [
+        t.http().get('/api/v1/users/me').set(bearer(user.accessToken)).then((response) => ({ user, response, valid: true })),
+        t.http().get('/api/v1/users/me').set(bearer(`${user.accessToken}x`)).then((response) => ({ user, response, valid: false })),
+      ]);
+      for (const { user, response, valid } of await Promise.all(calls)) {
+        if (valid) expect([response.status, response.body.id]).toEqual([200, user.id]);
+        else expect(response.status).toBe(401);
+      }
+    });
+
     it('stops accepting a token at its expiry, though it was verified before', async () => {
       const user = await registerUser(t.http);
       const { sid } = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString());

@@ -43,7 +43,9 @@ export class JwtAuthGuard implements CanActivate {
         if (error || !found) return refuse();
         resolve(found);
       };
-      passport.authenticate(this.strategy, { session: false }, verdict)(request, http.getResponse(), refuse);
+      // Passport sets success() and fail() on the strategy object it is given, so each request gets its own.
+      const strategy = Object.create(this.strategy) as JwtStrategy;
+      passport.authenticate(strategy, { session: false }, verdict)(request, http.getResponse(), refuse);
     });
     request.user = user;
     if (!roles?.length || roles.includes(user.role)) return true;
