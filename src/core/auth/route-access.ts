@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 
 import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators.js';
 
-export interface RouteAccess {
+interface RouteAccess {
   isPublic: boolean;
   roles: string[] | undefined;
 }
