@@ -43,6 +43,8 @@ export interface AppConfig {
     idleTtlSeconds: number;
     absoluteTtlSeconds: number;
     refreshReuseGraceSeconds: number;
+    /** Active sessions a user may hold; a sign-in beyond it ends the oldest. */
+    maxPerUser: number;
   };
   rateLimits: {
     register: RateLimitRule;
@@ -60,7 +62,14 @@ export interface AppConfig {
     passwordResetTtlSeconds: number;
   };
   idempotencyTtlSeconds: number;
-  admin: { email: string | undefined; password: string | undefined };
+  admin: {
+    email: string | undefined;
+    password: string | undefined;
+    /** The longest suspension an admin may set. */
+    maxSuspensionDays: number;
+    /** How often lapsed suspensions are lifted (by one replica at a time). */
+    suspensionSweepSeconds: number;
+  };
 }
 
 /** A configuration problem: the message is the one line printed before the process exits. */
@@ -177,6 +186,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       idleTtlSeconds: read.int('SESSION_IDLE_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
       absoluteTtlSeconds: read.int('SESSION_ABSOLUTE_TTL_SECONDS', 90 * 86_400, 60, 730 * 86_400),
       refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+      maxPerUser: read.int('MAX_SESSIONS_PER_USER', 10, 1, 1_000),
     },
     rateLimits: {
       register: read.rule('RATE_LIMIT_REGISTER', 10, 60),
@@ -194,7 +204,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL_SECONDS', 3_600, 60, 86_400),
     },
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 7 * 86_400),
-    admin: { email: read.string('ADMIN_EMAIL')?.toLowerCase(), password: read.string('ADMIN_PASSWORD') },
+    admin: {
+      email: read.string('ADMIN_EMAIL')?.toLowerCase(),
+      password: read.string('ADMIN_PASSWORD'),
+      maxSuspensionDays: read.int('MAX_SUSPENSION_DAYS', 365, 1, 3_650),
+      suspensionSweepSeconds: read.int('SUSPENSION_SWEEP_SECONDS', 60, 1, 86_400),
+    },
   };
 
   const { privateKeyPem, publicKeyPem } = config.jwt;

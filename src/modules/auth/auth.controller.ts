@@ -16,7 +16,7 @@ import { Authenticated, type AuthUser, CurrentUser, Public } from '../../core/au
 import { ProblemDetails } from '../../core/errors/problem-details.js';
 import { ApiIdempotencyKey, RateLimit } from '../../core/rate-limit/rate-limit.js';
 import { AuthService } from './auth.service.js';
-import { Client, type ClientInfo } from './client-info.js';
+import { Client, type ClientInfo } from '../../core/http/client-info.js';
 import { LoginDto, RefreshDto, RegisterDto } from './dto/auth.dto.js';
 import { AuthResponse, TokensResponse } from './dto/auth.response.js';
 import { SessionsService } from './sessions.service.js';

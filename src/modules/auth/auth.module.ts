@@ -13,5 +13,6 @@ import { SessionsModule } from './sessions.module.js';
   imports: [SessionsModule, UsersModule],
   controllers: [AuthController, AccountRecoveryController, JwksController],
   providers: [AuthService, AccountRecoveryService, AccountTokensRepository],
+  exports: [AccountRecoveryService],
 })
 export class AuthModule {}

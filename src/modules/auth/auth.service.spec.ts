@@ -12,7 +12,7 @@ import type { UsersService } from '../users/users.service.js';
 import type { UserWithPassword } from '../users/users.repository.js';
 import type { AccountRecoveryService } from './account-recovery.service.js';
 import { AuthService } from './auth.service.js';
-import type { ClientInfo } from './client-info.js';
+import type { ClientInfo } from '../../core/http/client-info.js';
 import type { TokensResponse } from './dto/auth.response.js';
 import type { SessionsService } from './sessions.service.js';
 import { rejectionOf } from '../../../test/utils/errors.js';

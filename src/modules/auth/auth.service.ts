@@ -10,7 +10,7 @@ import { toUserResponse } from '../users/dto/user.response.js';
 import { UsersService } from '../users/users.service.js';
 import { AccountRecoveryService } from './account-recovery.service.js';
 import { accountStatusError, suspensionLapsed } from './account-status.js';
-import type { ClientInfo } from './client-info.js';
+import type { ClientInfo } from '../../core/http/client-info.js';
 import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
 import type { AuthResponse } from './dto/auth.response.js';
 import { SessionsService } from './sessions.service.js';
@@ -83,9 +83,9 @@ export class AuthService {
     if (this.hasher.needsRehash(user.passwordHash)) {
       await this.users.rehashPassword(user.id, await this.hasher.hash(dto.password));
     }
-    const tokens = await this.sessions.transaction((manager) => this.sessions.start(manager, user, client));
+    const { tokens, role } = await this.sessions.signIn(user.id, client);
     this.metrics.countLogin('success');
-    return { user: toUserResponse(user), ...tokens };
+    return { user: toUserResponse({ ...user, role }), ...tokens };
   }
 
   async logout(user: AuthUser): Promise<void> {

@@ -9,7 +9,8 @@ export type SessionEndReason =
   | 'password_reset'
   | 'blocked'
   | 'deactivated'
-  | 'refresh_token_reuse';
+  | 'refresh_token_reuse'
+  | 'session_limit';
 
 @Entity({ name: 'sessions' })
 export class SessionEntity {

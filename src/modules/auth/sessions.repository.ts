@@ -120,6 +120,31 @@ export class SessionsRepository {
     return rows[0].map((row) => row.id);
   }
 
+  /**
+   * Locks the user's row until the caller's transaction ends (sign-ins of one
+   * user, and admin changes to them, happen one at a time) and reads what a
+   * sign-in must check again under the lock.
+   */
+  async lockUser(manager: EntityManager, userId: string): Promise<LockedSession['user'] | undefined> {
+    const [row] = (await manager.query('SELECT role, status, status_until FROM users WHERE id = $1 FOR UPDATE', [userId])) as {
+      role: UserRole;
+      status: UserStatus;
+      status_until: Date | null;
+    }[];
+    return row && { role: row.role, status: row.status, statusUntil: row.status_until };
+  }
+
+  /** Ends the user's active sessions beyond the newest `keep`, oldest first; returns the ids it ended. */
+  async revokeBeyondNewest(manager: EntityManager, userId: string, keep: number, idleTtlSeconds: number): Promise<string[]> {
+    const [rows] = (await manager.query(
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = 'session_limit'
+        WHERE id IN (SELECT s.id FROM sessions s WHERE s.user_id = $1 AND ${ACTIVE} ORDER BY s.created_at DESC, s.id DESC OFFSET $3)
+        RETURNING id`,
+      [userId, idleTtlSeconds, keep],
+    )) as [{ id: string }[], number];
+    return rows.map((row) => row.id);
+  }
+
   async listActive(userId: string, idleTtlSeconds: number): Promise<SessionEntity[]> {
     const rows = (await this.dataSource.query(
       `SELECT s.* FROM sessions s WHERE s.user_id = $1 AND ${ACTIVE} ORDER BY s.last_used_at DESC`,

@@ -11,8 +11,9 @@ import { ErrorCode } from '../../core/errors/error-codes.js';
 import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { accountStatusError } from './account-status.js';
 import { AuthEvents } from './auth.events.js';
-import type { ClientInfo } from './client-info.js';
+import type { ClientInfo } from '../../core/http/client-info.js';
 import { type SessionResponse, type TokensResponse, toSessionResponse } from './dto/auth.response.js';
+import type { UserRole } from '../users/user.entity.js';
 import type { SessionEndReason, SessionEntity } from './session.entity.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionsRepository } from './sessions.repository.js';
@@ -78,6 +79,28 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       issued.refreshTokenHash,
     );
     return issued.tokens;
+  }
+
+  /**
+   * Signs a user in whose password was checked: under a lock on the user's
+   * row, checks the account again (an admin may have blocked it meanwhile),
+   * issues the tokens with the role as it is now, and ends the oldest sessions
+   * beyond MAX_SESSIONS_PER_USER (race-free: concurrent sign-ins of one user
+   * take turns).
+   */
+  async signIn(userId: string, client: ClientInfo): Promise<{ tokens: TokensResponse; role: UserRole }> {
+    const { tokens, role, ended } = await this.sessions.transaction(async (manager) => {
+      const user = await this.sessions.lockUser(manager, userId);
+      if (!user) throw new AppError(ErrorCode.INVALID_CREDENTIALS, 401, 'The email or password is incorrect.');
+      const statusError = accountStatusError(user);
+      if (statusError) throw statusError;
+      const limit = this.config.session.maxPerUser;
+      const beyond = await this.sessions.revokeBeyondNewest(manager, userId, limit - 1, this.config.session.idleTtlSeconds);
+      await this.recordRevoked(manager, userId, beyond, 'session_limit');
+      return { tokens: await this.start(manager, { id: userId, role: user.role }, client), role: user.role, ended: beyond };
+    });
+    await this.refuseAccessTokens(ended);
+    return { tokens, role };
   }
 
   /**
@@ -149,10 +172,19 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
    */
   async endWithin(manager: EntityManager, userId: string, reason: SessionEndReason, scope?: SessionScope): Promise<string[]> {
     const ended = await this.sessions.revoke(userId, reason, scope, manager);
+    await this.recordRevoked(manager, userId, ended, reason);
+    return ended;
+  }
+
+  /** Active sessions of any user, newest use first: for admins. */
+  listActiveOf(userId: string): Promise<SessionEntity[]> {
+    return this.sessions.listActive(userId, this.config.session.idleTtlSeconds);
+  }
+
+  private async recordRevoked(manager: EntityManager, userId: string, sessionIds: string[], reason: SessionEndReason): Promise<void> {
     // No access token of these sessions outlives this moment plus one token lifetime.
     const accessTokensExpireBy = new Date(Date.now() + this.config.jwt.accessTtlSeconds * 1000);
-    await this.events.record(manager, ...ended.map((id) => AuthEvents.sessionRevoked(userId, id, reason, accessTokensExpireBy)));
-    return ended;
+    await this.events.record(manager, ...sessionIds.map((id) => AuthEvents.sessionRevoked(userId, id, reason, accessTokensExpireBy)));
   }
 
   refuseAccessTokens(sessionIds: string[]): Promise<void> {

@@ -48,6 +48,16 @@ export class AccountService {
   /** The account becomes deactivated (it can no longer sign in) and every session ends. */
   async deactivate(user: AuthUser): Promise<void> {
     const ended = await this.users.transaction(async (manager) => {
+      const current = await this.users.lockWithin(manager, user.userId);
+      if (!current) throw new AppError(ErrorCode.USER_NOT_FOUND, 404, 'No such user.');
+      // Admins leave through another admin (a demotion first), so the last admin can never walk away.
+      if (current.role === 'admin') {
+        throw new AppError(
+          ErrorCode.SELF_CHANGE_FORBIDDEN,
+          409,
+          'An admin cannot deactivate their own account; another admin must change its role first.',
+        );
+      }
       const updated = await this.users.setStatusWithin(manager, user.userId, 'deactivated', 'deactivated by the user', null);
       if (!updated) throw new AppError(ErrorCode.USER_NOT_FOUND, 404, 'No such user.');
       await this.events.record(manager, UserEvents.deleted(user.userId));

@@ -6,6 +6,7 @@ import { SessionsModule } from '../auth/sessions.module.js';
 import { PreferencesModule } from '../preferences/preferences.module.js';
 import { AccountController } from './account.controller.js';
 import { AccountService } from './account.service.js';
+import { SuspensionSweep } from './suspension-sweep.js';
 import { UserEntity } from './user.entity.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
@@ -14,7 +15,7 @@ import { UsersService } from './users.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([UserEntity]), SessionsModule, PreferencesModule, AuditModule],
   controllers: [UsersController, AccountController],
-  providers: [UsersRepository, UsersService, AccountService],
+  providers: [UsersRepository, UsersService, AccountService, SuspensionSweep],
   exports: [UsersService],
 })
 export class UsersModule {}

@@ -4,7 +4,9 @@ import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
-import { UserEntity, type UserRole, type UserStatus } from './user.entity.js';
+import type { Keyset } from '../../core/http/cursors.js';
+import { USER_ROLES, USER_STATUSES, UserEntity, type UserRole, type UserStatus } from './user.entity.js';
+import { ADMIN_STATS_QUERY, type AdminUserFilter, adminUserSearchQuery } from './users-admin.queries.js';
 
 export interface NewUser {
   email: string;
@@ -17,6 +19,25 @@ export interface NewUser {
 }
 
 export type UserWithPassword = UserEntity & { passwordHash: string };
+
+export interface UserStats {
+  total: number;
+  byStatus: Record<UserStatus, number>;
+  byRole: Record<UserRole, number>;
+  verified: number;
+  registeredLast24h: number;
+  registeredLast7d: number;
+}
+
+/** A suspension that lapsed and was lifted: the user as now, and when the suspension had been due to end. */
+export interface LiftedSuspension {
+  user: UserEntity;
+  reason: string | null;
+  until: Date;
+}
+
+/** Taken by every change that can shrink the set of active admins, so two of them cannot both pass the last-admin check. */
+const ADMIN_SET_LOCK_ID = 727_001_004;
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   const driverError = (error as QueryFailedError & { driverError?: { code?: string; constraint?: string } }).driverError;
@@ -108,6 +129,74 @@ export class UsersRepository {
       [id, ...names.map((name) => columns[name])],
     )) as [Record<string, unknown>[], number];
     return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  /** Serializes, until the caller's transaction ends, the changes that can take an active admin away. */
+  async lockAdminSet(manager: EntityManager): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_SET_LOCK_ID]);
+  }
+
+  async countActiveAdmins(manager: EntityManager, exceptId: string): Promise<number> {
+    const [row] = (await manager.query(
+      `SELECT count(*)::int AS count FROM users WHERE role = 'admin' AND status = 'active' AND id <> $1`,
+      [exceptId],
+    )) as { count: number }[];
+    return row!.count;
+  }
+
+  /** One page of the admin search (newest first) and the keyset of the next page, if any. */
+  async searchForAdmin(filter: AdminUserFilter, after: Keyset | undefined, limit: number): Promise<{ users: UserEntity[]; next?: Keyset }> {
+    const { text, values } = adminUserSearchQuery(filter, after, limit);
+    const rows = (await this.users.manager.query(text, values)) as Record<string, unknown>[];
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      users: page.map(toUser),
+      next: rows.length > limit && last ? { createdAt: last.keyset_created_at as string, id: last.id as string } : undefined,
+    };
+  }
+
+  async countByStatusAndRole(): Promise<UserStats> {
+    const [row] = (await this.users.manager.query(ADMIN_STATS_QUERY.text, ADMIN_STATS_QUERY.values)) as {
+      counts: { status: UserStatus; role: UserRole; verified: boolean; count: number }[];
+      last_24h: string;
+      last_7d: string;
+    }[];
+    const stats: UserStats = {
+      total: 0,
+      byStatus: Object.fromEntries(USER_STATUSES.map((status) => [status, 0])) as Record<UserStatus, number>,
+      byRole: Object.fromEntries(USER_ROLES.map((role) => [role, 0])) as Record<UserRole, number>,
+      verified: 0,
+      registeredLast24h: Number(row!.last_24h),
+      registeredLast7d: Number(row!.last_7d),
+    };
+    for (const { status, role, verified, count } of row!.counts) {
+      stats.total += count;
+      stats.byStatus[status] += count;
+      stats.byRole[role] += count;
+      if (verified) stats.verified += count;
+    }
+    return stats;
+  }
+
+  /**
+   * Sets lapsed suspensions back to active (of one user, or the next batch of
+   * anyone's), skipping rows another transaction holds.
+   */
+  async liftLapsedSuspensions(manager: EntityManager, scope: { userId: string } | { limit: number }): Promise<LiftedSuspension[]> {
+    const byUser = 'userId' in scope;
+    const [rows] = (await manager.query(
+      `WITH lapsed AS (
+         SELECT id, status_reason, status_until FROM users
+          WHERE status = 'suspended' AND status_until <= now() ${byUser ? 'AND id = $1' : ''}
+          ORDER BY status_until LIMIT $${byUser ? 2 : 1}
+            FOR UPDATE SKIP LOCKED)
+       UPDATE users u SET status = 'active', status_reason = NULL, status_until = NULL, updated_at = now()
+         FROM lapsed WHERE u.id = lapsed.id
+       RETURNING u.*, lapsed.status_reason AS lapsed_reason, lapsed.status_until AS lapsed_until`,
+      byUser ? [scope.userId, 1] : [scope.limit],
+    )) as [Record<string, unknown>[], number];
+    return rows.map((row) => ({ user: toUser(row), reason: row.lapsed_reason as string | null, until: row.lapsed_until as Date }));
   }
 
   async updatePasswordHash(id: string, passwordHash: string, manager: EntityManager = this.users.manager): Promise<void> {

@@ -8,18 +8,23 @@ import type { AppConfig } from '../../core/config/config.js';
 import { APP_CONFIG } from '../../core/config/config.module.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
+import type { Keyset } from '../../core/http/cursors.js';
 import { EventPublisher } from '../../core/messaging/event-publisher.js';
+import { AuditService, SYSTEM_ACTOR } from '../audit/audit.service.js';
 import type { UpdateProfileDto } from './dto/update-profile.dto.js';
 import { toUserResponse, type UserResponse } from './dto/user.response.js';
-import type { UserEntity } from './user.entity.js';
+import type { UserEntity, UserRole } from './user.entity.js';
+import type { AdminUserFilter } from './users-admin.queries.js';
 import { UserEvents } from './users.events.js';
-import { type NewUser, UsersRepository, type UserWithPassword } from './users.repository.js';
+import { type LiftedSuspension, type NewUser, UsersRepository, type UserStats, type UserWithPassword } from './users.repository.js';
 
 const notFound = () => new AppError(ErrorCode.USER_NOT_FOUND, 404, 'No such user.');
 
 /** Profiles are read far more than written; a write invalidates, the TTL bounds any miss. */
 const PROFILE_TTL_MS = 60_000;
 const profileKey = (id: string) => `user:${id}`;
+// All replicas must agree on it; only its holder lifts lapsed suspensions.
+const SUSPENSION_SWEEP_LOCK_ID = 727_001_005;
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -30,6 +35,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly hasher: PasswordHasher,
     private readonly cache: CacheService,
     private readonly events: EventPublisher,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -83,13 +89,77 @@ export class UsersService implements OnApplicationBootstrap {
     await this.events.record(manager, UserEvents.passwordChanged(id));
   }
 
-  /** A lapsed suspension ends at the next sign-in. */
+  /** A lapsed suspension ends at the next sign-in at the latest (and at the sweep's next pass). */
   async reactivate(id: string): Promise<void> {
-    await this.users.transaction(async (manager) => {
-      const user = await this.users.update(manager, id, { status: 'active', status_reason: null, status_until: null });
-      if (user) await this.events.record(manager, UserEvents.statusChanged(id, 'active', 'suspension ended', null));
-    });
-    await this.forget(id);
+    const lifted = await this.users.transaction((manager) => this.recordLifted(manager, this.users.liftLapsedSuspensions(manager, { userId: id })));
+    await Promise.all(lifted.map(({ user }) => this.forget(user.id)));
+  }
+
+  /**
+   * Lifts every lapsed suspension, in batches, on one replica at a time (the
+   * holder of a transaction-scoped advisory lock; the others find it taken and
+   * leave the work to it). Returns how many it lifted.
+   */
+  async liftLapsedSuspensions(batchSize = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const lifted = await this.users.transaction(async (manager) => {
+        const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [SUSPENSION_SWEEP_LOCK_ID])) as {
+          locked: boolean;
+        }[];
+        if (!locked) return [];
+        return this.recordLifted(manager, this.users.liftLapsedSuspensions(manager, { limit: batchSize }));
+      });
+      await Promise.all(lifted.map(({ user }) => this.forget(user.id)));
+      total += lifted.length;
+      if (lifted.length < batchSize) return total;
+    }
+  }
+
+  private async recordLifted(manager: EntityManager, lifting: Promise<LiftedSuspension[]>): Promise<LiftedSuspension[]> {
+    const lifted = await lifting;
+    for (const { user, reason, until } of lifted) {
+      await this.events.record(manager, UserEvents.statusChanged(user.id, 'active', 'suspension ended', null));
+      await this.audit.record(manager, {
+        actor: SYSTEM_ACTOR,
+        action: 'user.suspension_lifted',
+        targetId: user.id,
+        reason: 'suspension ended',
+        before: { status: 'suspended', statusReason: reason, statusUntil: until.toISOString() },
+        after: { status: 'active', statusReason: null, statusUntil: null },
+      });
+    }
+    return lifted;
+  }
+
+  /** Sets the role in the caller's transaction and records user.role_changed; null if no such user. */
+  async setRoleWithin(manager: EntityManager, id: string, role: UserRole): Promise<UserEntity | null> {
+    const user = await this.users.update(manager, id, { role });
+    if (user) await this.events.record(manager, UserEvents.roleChanged(id, role));
+    return user;
+  }
+
+  /**
+   * In the caller's transaction: waits for any other change to the set of
+   * active admins, then counts the active admins other than `exceptId`.
+   */
+  async countOtherActiveAdminsWithin(manager: EntityManager, exceptId: string): Promise<number> {
+    await this.users.lockAdminSet(manager);
+    return this.users.countActiveAdmins(manager, exceptId);
+  }
+
+  searchForAdmin(filter: AdminUserFilter, after: Keyset | undefined, limit: number): Promise<{ users: UserEntity[]; next?: Keyset }> {
+    return this.users.searchForAdmin(filter, after, limit);
+  }
+
+  /** Exact, from counters the database keeps: constant time however many users there are. */
+  stats(): Promise<UserStats> {
+    return this.users.countByStatusAndRole();
+  }
+
+  /** The user as stored (uncached), or null. */
+  findById(id: string): Promise<UserEntity | null> {
+    return this.users.findById(id);
   }
 
   /** Locks the user's row in the caller's transaction and returns it (null: no such user). */
