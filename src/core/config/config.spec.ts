@@ -52,7 +52,7 @@ describe('loadConfig', () => {
         audience: 'ecommerce-platform',
         accessTtlSeconds: 900,
       },
-      session: { idleTtlSeconds: 30 * 86_400, absoluteTtlSeconds: 90 * 86_400, refreshReuseGraceSeconds: 10 },
+      session: { idleTtlSeconds: 30 * 86_400, absoluteTtlSeconds: 90 * 86_400, refreshReuseGraceSeconds: 10, maxPerUser: 10 },
       rateLimits: {
         register: { limit: 10, windowSeconds: 60 },
         login: { limit: 20, windowSeconds: 60 },
@@ -66,7 +66,7 @@ describe('loadConfig', () => {
       },
       tokens: { emailVerificationTtlSeconds: 86_400, passwordResetTtlSeconds: 3_600 },
       idempotencyTtlSeconds: 86_400,
-      admin: { email: undefined, password: undefined },
+      admin: { email: undefined, password: undefined, maxSuspensionDays: 365, suspensionSweepSeconds: 60 },
     });
   });
 
@@ -86,6 +86,9 @@ describe('loadConfig', () => {
       EVENTS_EXCHANGE: 'staging.user.events',
       PASSWORD_RESET_TTL_SECONDS: '600',
       RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT_LIMIT: '2',
+      MAX_SESSIONS_PER_USER: '3',
+      MAX_SUSPENSION_DAYS: '30',
+      SUSPENSION_SWEEP_SECONDS: '5',
     });
 
     expect(config.nodeEnv).toBe('test');
@@ -96,7 +99,13 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.databaseUrl).toBe('postgresql://localhost/users');
     expect(config.rateLimits.login).toEqual({ limit: 5, windowSeconds: 30 });
-    expect(config.admin).toEqual({ email: 'admin@example.com', password: 'a-long-admin-password-1' });
+    expect(config.admin).toEqual({
+      email: 'admin@example.com',
+      password: 'a-long-admin-password-1',
+      maxSuspensionDays: 30,
+      suspensionSweepSeconds: 5,
+    });
+    expect(config.session.maxPerUser).toBe(3);
     expect(config.messaging.eventsExchange).toBe('staging.user.events');
     expect(config.tokens.passwordResetTtlSeconds).toBe(600);
     expect(config.rateLimits.passwordForgotPerAccount).toEqual({ limit: 2, windowSeconds: 3_600 });
@@ -125,6 +134,12 @@ describe('loadConfig', () => {
     ['EMAIL_VERIFICATION_TTL_SECONDS', '59'],
     ['PASSWORD_RESET_TTL_SECONDS', '86401'],
     ['RATE_LIMIT_PASSWORD_CHANGE_LIMIT', '0'],
+    ['MAX_SESSIONS_PER_USER', '0'],
+    ['MAX_SESSIONS_PER_USER', '1001'],
+    ['MAX_SUSPENSION_DAYS', '0'],
+    ['MAX_SUSPENSION_DAYS', '3651'],
+    ['SUSPENSION_SWEEP_SECONDS', '0'],
+    ['SUSPENSION_SWEEP_SECONDS', '86401'],
   ])('names %s=%j in a one-line ConfigError', (name, value) => {
     const error = configErrorOf({ [name]: value });
 
