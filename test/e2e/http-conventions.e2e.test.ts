@@ -143,6 +143,46 @@ describe('HTTP conventions (e2e)', () => {
     expect(body.paths['/api/v1/users/me'].get.security).toEqual([{ bearer: [] }]);
   });
 
+  it('documents every admin route with its parameters, bodies, 401/403 and each error code as an example', async () => {
+    const { body } = await t.http().get('/docs-json').expect(200);
+    const admin = {
+      'GET /api/v1/admin/users': ['limit', 'cursor', 'status', 'role', 'q'],
+      'POST /api/v1/admin/users': ['Idempotency-Key'],
+      'GET /api/v1/admin/users/{id}': ['id'],
+      'PATCH /api/v1/admin/users/{id}/status': ['id'],
+      'PATCH /api/v1/admin/users/{id}/role': ['id'],
+      'GET /api/v1/admin/users/{id}/sessions': ['id'],
+      'DELETE /api/v1/admin/users/{id}/sessions': ['id'],
+      'GET /api/v1/admin/stats': [],
+      'GET /api/v1/admin/audit-log': ['limit', 'cursor', 'actorId', 'targetId', 'action'],
+    };
+    for (const [operation, parameters] of Object.entries(admin)) {
+      const [method, path] = operation.split(' ') as [string, string];
+      const documented = body.paths[path]?.[method.toLowerCase()];
+      expect({ operation, found: Boolean(documented) }).toEqual({ operation, found: true });
+      expect(documented.security).toEqual([{ bearer: [] }]);
+      expect(documented.tags).toEqual(['Admin']);
+      expect((documented.parameters ?? []).map((p: { name: string }) => p.name).sort()).toEqual([...parameters].sort());
+      for (const status of ['401', '403']) {
+        expect(documented.responses[status].content['application/problem+json'].example.code).toBe(
+          status === '401' ? 'UNAUTHENTICATED' : 'FORBIDDEN',
+        );
+      }
+    }
+    const status = body.paths['/api/v1/admin/users/{id}/status'].patch;
+    expect(status.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ChangeStatusDto');
+    expect(Object.keys(status.responses['409'].content['application/problem+json'].examples)).toEqual([
+      'SELF_CHANGE_FORBIDDEN',
+      'LAST_ADMIN',
+      'USER_DEACTIVATED',
+    ]);
+    expect(body.components.schemas.ChangeStatusDto.properties.status.enum).toEqual(['active', 'blocked', 'suspended']);
+    expect(body.paths['/api/v1/admin/users'].get.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/AdminUserPage',
+    );
+    expect(body.components.schemas.PageMeta.required).toEqual(['limit', 'nextCursor']);
+  });
+
   it('exposes Prometheus metrics by route and status, and login outcomes', async () => {
     await t.http().post('/api/v1/auth/login').send({ email: 'nobody@example.com', password: 'Whatever-123' }).expect(401);
     const { text } = await t.http().get('/metrics').expect(200);

@@ -10,17 +10,22 @@ const COMMON_ERRORS: Record<string, string> = {
   '500': 'Unexpected failure (INTERNAL_ERROR); the body never holds internal details.',
 };
 
-const problemExample = (status: string, description?: string) => {
-  const code = description?.match(/\b[A-Z][A-Z_]{3,}\b/)?.[0] ?? 'INTERNAL_ERROR';
-  return {
-    type: `urn:problem:user-service:${code.toLowerCase().replace(/_/g, '-')}`,
-    title: status,
-    status: Number(status),
-    detail: description ?? '',
-    code,
-    correlationId: '0f8fad5b-d9cb-469f-a165-70867728950e',
-  };
-};
+const problemExample = (status: string, code: string, description?: string) => ({
+  type: `urn:problem:user-service:${code.toLowerCase().replace(/_/g, '-')}`,
+  title: status,
+  status: Number(status),
+  detail: description ?? '',
+  code,
+  correlationId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+});
+
+/** One example per stable code the description names (several codes share a status: 409 EMAIL_TAKEN, IDEMPOTENCY_KEY_REUSED). */
+function problemContent(status: string, description?: string) {
+  const schema = { $ref: '#/components/schemas/ProblemDetails' };
+  const codes = [...new Set(description?.match(/\b[A-Z][A-Z_]{3,}\b/g) ?? ['INTERNAL_ERROR'])];
+  if (codes.length === 1) return { schema, example: problemExample(status, codes[0]!, description) };
+  return { schema, examples: Object.fromEntries(codes.map((code) => [code, { value: problemExample(status, code, description) }])) };
+}
 
 /**
  * Error responses are problem+json, with an example each, on every operation
@@ -35,8 +40,7 @@ function describeErrors(document: OpenAPIObject): void {
       }
       for (const [status, response] of Object.entries(operation.responses)) {
         if (Number(status) < 400) continue;
-        const schema = { $ref: '#/components/schemas/ProblemDetails' };
-        response.content = { [PROBLEM_CONTENT_TYPE]: { schema, example: problemExample(status, response.description) } };
+        response.content = { [PROBLEM_CONTENT_TYPE]: problemContent(status, response.description) };
       }
     }
   }
