@@ -108,7 +108,7 @@ export class ChangeStatusDto {
 
   @ApiPropertyOptional({
     format: 'date-time',
-    example: '2026-12-31T00:00:00.000Z',
+    example: '2027-06-30T00:00:00.000Z',
     description: 'Required with suspended (in the future, at most MAX_SUSPENSION_DAYS ahead); not allowed otherwise',
   })
   @IsOptional()
