@@ -8,8 +8,9 @@ import type { CacheService } from '../../core/cache/cache.service.js';
 import { loadConfig } from '../../core/config/config.js';
 import { AppError } from '../../core/errors/app-error.js';
 import type { EventPublisher } from '../../core/messaging/event-publisher.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { UserEntity } from './user.entity.js';
-import type { UsersRepository } from './users.repository.js';
+import type { LiftedSuspension, UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 import { buildAuthUser as viewer, buildUserEntity as userEntity } from '../../../test/factories/user-entity.factory.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
@@ -17,6 +18,7 @@ import { inMemoryCacheService } from '../../../test/utils/in-memory-cache.js';
 import {
   fakeEventPublisher,
   type FakeEventPublisher,
+  fakeManager,
   fakeTransactions,
   recordedEvents,
 } from '../../../test/utils/unit-doubles.js';
@@ -36,8 +38,12 @@ const responseOf = (user: UserEntity) => ({
   updatedAt: user.updatedAt.toISOString(),
 });
 
+/** The manager of the fake transactions: the sweep asks it for the advisory lock itself. */
+type QueryingManager = ReturnType<typeof fakeManager> & { query: jest.Mock };
+
 function fakeRepository() {
-  const tx = fakeTransactions();
+  const manager = Object.assign(fakeManager(), { query: jest.fn().mockResolvedValue([{ locked: true }]) }) as QueryingManager;
+  const tx = fakeTransactions(manager);
   return {
     tx,
     repository: {
@@ -51,6 +57,11 @@ function fakeRepository() {
       existsByEmail: jest.fn().mockResolvedValue(false),
       update: jest.fn().mockResolvedValue(null),
       updatePasswordHash: jest.fn().mockResolvedValue(undefined),
+      liftLapsedSuspensions: jest.fn<Promise<LiftedSuspension[]>, unknown[]>().mockResolvedValue([]),
+      lockAdminSet: jest.fn().mockResolvedValue(undefined),
+      countActiveAdmins: jest.fn().mockResolvedValue(0),
+      searchForAdmin: jest.fn(),
+      countByStatusAndRole: jest.fn(),
     },
   };
 }
@@ -61,15 +72,17 @@ describe('UsersService', () => {
   let cache: CacheService;
   let keyv: Keyv;
   let events: FakeEventPublisher & EventPublisher;
+  let audit: { record: jest.Mock };
   let service: UsersService;
 
   const build = (appConfig = config) =>
-    new UsersService(repository as unknown as UsersRepository, hasher, cache, events, appConfig);
+    new UsersService(repository as unknown as UsersRepository, hasher, cache, events, audit as unknown as AuditService, appConfig);
 
   beforeEach(() => {
     ({ tx, repository } = fakeRepository());
     ({ cache, store: keyv } = inMemoryCacheService());
     events = fakeEventPublisher();
+    audit = { record: jest.fn().mockResolvedValue(undefined) };
     service = build();
   });
 
@@ -224,19 +237,28 @@ describe('UsersService', () => {
   });
 
   describe('reactivate', () => {
-    it('sets the account active, records user.status_changed and drops the cached profile', async () => {
-      const user = userEntity({ status: 'suspended', statusUntil: new Date(Date.now() - 1000) });
+    const lapsedAt = new Date('2026-03-01T12:00:00.000Z');
+    const liftedOf = (user: UserEntity, reason: string | null = 'spam'): LiftedSuspension => ({
+      user: { ...user, status: 'active', statusReason: null, statusUntil: null },
+      reason,
+      until: lapsedAt,
+    });
+
+    it('lifts the lapsed suspension, records user.status_changed and a system audit entry, then drops the cached profile', async () => {
+      const user = userEntity({ status: 'suspended', statusReason: 'spam', statusUntil: lapsedAt });
       repository.findById.mockResolvedValue(user);
       await service.getProfile(user.id);
-      repository.update.mockResolvedValue({ ...user, status: 'active', statusUntil: null });
+      repository.liftLapsedSuspensions.mockResolvedValue([liftedOf(user)]);
+      const invalidate = jest.spyOn(cache, 'invalidate');
+      invalidate.mockImplementation(async (...keys) => {
+        expect(tx.state).toMatchObject({ open: false, commits: 1 });
+        await keyv.deleteMany(keys);
+      });
 
       await service.reactivate(user.id);
 
-      expect(repository.update).toHaveBeenCalledWith(tx.manager, user.id, {
-        status: 'active',
-        status_reason: null,
-        status_until: null,
-      });
+      expect(tx.transaction).toHaveBeenCalledTimes(1);
+      expect(repository.liftLapsedSuspensions).toHaveBeenCalledWith(tx.manager, { userId: user.id });
       expect(recordedEvents(events)).toEqual([
         {
           manager: tx.manager,
@@ -247,13 +269,153 @@ describe('UsersService', () => {
           },
         },
       ]);
+      expect(audit.record.mock.calls).toEqual([
+        [
+          tx.manager,
+          {
+            actor: { type: 'system' },
+            action: 'user.suspension_lifted',
+            targetId: user.id,
+            reason: 'suspension ended',
+            before: { status: 'suspended', statusReason: 'spam', statusUntil: '2026-03-01T12:00:00.000Z' },
+            after: { status: 'active', statusReason: null, statusUntil: null },
+          },
+        ],
+      ]);
+      expect(invalidate).toHaveBeenCalledWith(`user:${user.id}`);
       await expect(keyv.get(`user:${user.id}`)).resolves.toBeUndefined();
     });
 
-    it('records nothing for a user that is gone', async () => {
+    it('records nothing for a user that is gone, or whose suspension has not lapsed', async () => {
+      repository.liftLapsedSuspensions.mockResolvedValue([]);
+
       await service.reactivate('u1');
 
+      expect(repository.liftLapsedSuspensions).toHaveBeenCalledWith(tx.manager, { userId: 'u1' });
       expect(events.record).not.toHaveBeenCalled();
+      expect(audit.record).not.toHaveBeenCalled();
+    });
+
+    it('keeps the cached profile when the transaction fails', async () => {
+      const user = userEntity({ status: 'suspended', statusUntil: lapsedAt });
+      repository.liftLapsedSuspensions.mockResolvedValue([liftedOf(user)]);
+      audit.record.mockRejectedValue(new Error('audit insert failed'));
+      const invalidate = jest.spyOn(cache, 'invalidate');
+
+      await expect(service.reactivate(user.id)).rejects.toThrow('audit insert failed');
+
+      expect(tx.state.rollbacks).toBe(1);
+      expect(invalidate).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('liftLapsedSuspensions', () => {
+    const lifted = (count: number): LiftedSuspension[] =>
+      Array.from({ length: count }, () => ({
+        user: userEntity({ status: 'active' }),
+        reason: null,
+        until: new Date('2026-03-01T00:00:00Z'),
+      }));
+
+    it('lifts batches, each in its own transaction under the sweep lock, until a batch is not full', async () => {
+      repository.liftLapsedSuspensions.mockResolvedValueOnce(lifted(2)).mockResolvedValueOnce(lifted(2)).mockResolvedValueOnce(lifted(1));
+      const manager = tx.manager as QueryingManager;
+
+      await expect(service.liftLapsedSuspensions(2)).resolves.toBe(5);
+
+      expect(tx.transaction).toHaveBeenCalledTimes(3);
+      expect(tx.state.commits).toBe(3);
+      expect(manager.query).toHaveBeenCalledTimes(3);
+      expect(manager.query).toHaveBeenCalledWith(expect.stringContaining('pg_try_advisory_xact_lock'), [expect.any(Number)]);
+      expect(repository.liftLapsedSuspensions.mock.calls).toEqual([
+        [tx.manager, { limit: 2 }],
+        [tx.manager, { limit: 2 }],
+        [tx.manager, { limit: 2 }],
+      ]);
+      expect(recordedEvents(events)).toHaveLength(5);
+      expect(audit.record).toHaveBeenCalledTimes(5);
+      expect(audit.record.mock.calls.every(([m, entry]) => m === tx.manager && entry.actor.type === 'system')).toBe(true);
+    });
+
+    it('leaves the work to the replica holding the sweep lock', async () => {
+      (tx.manager as QueryingManager).query.mockResolvedValue([{ locked: false }]);
+
+      await expect(service.liftLapsedSuspensions()).resolves.toBe(0);
+
+      expect(tx.transaction).toHaveBeenCalledTimes(1);
+      expect(repository.liftLapsedSuspensions).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
+      expect(audit.record).not.toHaveBeenCalled();
+    });
+
+    it('drops the cached profile of each lifted user after its batch committed', async () => {
+      const batch = lifted(2);
+      repository.liftLapsedSuspensions.mockResolvedValue(batch);
+      const invalidate = jest.spyOn(cache, 'invalidate').mockImplementation(async () => {
+        expect(tx.state.open).toBe(false);
+      });
+
+      await expect(service.liftLapsedSuspensions(500)).resolves.toBe(2);
+
+      expect(invalidate.mock.calls.map(([key]) => key).sort()).toEqual(batch.map(({ user }) => `user:${user.id}`).sort());
+    });
+  });
+
+  describe('setRoleWithin', () => {
+    it("sets the role in the caller's transaction and records user.role_changed", async () => {
+      const user = userEntity({ id: 'u1', role: 'admin' });
+      repository.update.mockResolvedValue(user);
+
+      await expect(service.setRoleWithin(tx.manager, 'u1', 'admin')).resolves.toBe(user);
+
+      expect(tx.transaction).not.toHaveBeenCalled();
+      expect(repository.update).toHaveBeenCalledWith(tx.manager, 'u1', { role: 'admin' });
+      expect(recordedEvents(events)).toEqual([
+        { manager: tx.manager, event: { name: 'user.role_changed', userId: 'u1', data: { userId: 'u1', role: 'admin' } } },
+      ]);
+    });
+
+    it('answers null and records nothing for a user that is gone', async () => {
+      await expect(service.setRoleWithin(tx.manager, 'u1', 'user')).resolves.toBeNull();
+      expect(events.record).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('countOtherActiveAdminsWithin', () => {
+    it('takes the admin-set lock before counting, both in the caller\'s transaction', async () => {
+      const order: string[] = [];
+      repository.lockAdminSet.mockImplementation(async () => void order.push('lock'));
+      repository.countActiveAdmins.mockImplementation(async () => (order.push('count'), 2));
+
+      await expect(service.countOtherActiveAdminsWithin(tx.manager, 'u1')).resolves.toBe(2);
+
+      expect(order).toEqual(['lock', 'count']);
+      expect(repository.lockAdminSet).toHaveBeenCalledWith(tx.manager);
+      expect(repository.countActiveAdmins).toHaveBeenCalledWith(tx.manager, 'u1');
+    });
+  });
+
+  describe('admin reads', () => {
+    it('searchForAdmin and stats answer what the repository answers', async () => {
+      const page = { users: [userEntity()], next: { createdAt: '2026-01-01T00:00:00.000000Z', id: randomUUID() } };
+      const stats = { total: 1 };
+      repository.searchForAdmin.mockResolvedValue(page);
+      repository.countByStatusAndRole.mockResolvedValue(stats);
+      const after = { createdAt: '2026-02-01T00:00:00.000000Z', id: randomUUID() };
+
+      await expect(service.searchForAdmin({ q: 'ada', status: 'active' }, after, 20)).resolves.toBe(page);
+      await expect(service.stats()).resolves.toBe(stats);
+
+      expect(repository.searchForAdmin).toHaveBeenCalledWith({ q: 'ada', status: 'active' }, after, 20);
+    });
+
+    it('findById reads the database, not the cache', async () => {
+      const user = userEntity();
+      repository.findById.mockResolvedValue(user);
+      await service.getProfile(user.id);
+
+      await expect(service.findById(user.id)).resolves.toBe(user);
+      expect(repository.findById).toHaveBeenCalledTimes(2);
     });
   });
 
