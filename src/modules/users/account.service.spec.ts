@@ -39,6 +39,7 @@ describe('AccountService', () => {
     findForPasswordCheck: jest.Mock;
     transaction: jest.Mock;
     setPasswordWithin: jest.Mock;
+    lockWithin: jest.Mock;
     setStatusWithin: jest.Mock;
     forget: jest.Mock;
     getProfile: jest.Mock;
@@ -59,6 +60,7 @@ describe('AccountService', () => {
       findForPasswordCheck: jest.fn().mockResolvedValue({ ...buildUserEntity({ id: user.userId }), passwordHash: currentHash }),
       transaction: tx.transaction,
       setPasswordWithin: jest.fn(async () => void step('setPasswordWithin')),
+      lockWithin: jest.fn(async () => (step('lockWithin'), buildUserEntity({ id: user.userId }))),
       setStatusWithin: jest.fn(async () => (step('setStatusWithin'), buildUserEntity({ id: user.userId, status: 'deactivated' }))),
       forget: jest.fn(async () => void step('forget')),
       getProfile: jest.fn(),
@@ -137,17 +139,19 @@ describe('AccountService', () => {
   });
 
   describe('deactivate', () => {
-    it('deactivates, records user.deleted and ends every session in one transaction; then refuses tokens and drops the cache', async () => {
+    it('locks the account, deactivates it, records user.deleted and ends every session in one transaction; then refuses tokens and drops the cache', async () => {
       await service.deactivate(user);
 
       expect(tx.transaction).toHaveBeenCalledTimes(1);
       expect(log).toEqual([
+        'lockWithin (in transaction)',
         'setStatusWithin (in transaction)',
         'record user.deleted (in transaction)',
         'endWithin (in transaction)',
         'refuseAccessTokens',
         'forget',
       ]);
+      expect(users.lockWithin).toHaveBeenCalledWith(tx.manager, user.userId);
       expect(users.setStatusWithin).toHaveBeenCalledWith(tx.manager, user.userId, 'deactivated', 'deactivated by the user', null);
       expect(recordedEvents(events)).toEqual([
         { manager: tx.manager, event: { name: 'user.deleted', userId: user.userId, data: { userId: user.userId } } },
@@ -157,14 +161,54 @@ describe('AccountService', () => {
       expect(users.forget).toHaveBeenCalledWith(user.userId);
     });
 
-    it('answers 404 USER_NOT_FOUND for a user that is gone, recording and ending nothing', async () => {
-      users.setStatusWithin.mockResolvedValue(null);
+    it.each([
+      ['the lock finds no row', () => users.lockWithin.mockResolvedValue(null)],
+      ['the update finds no row', () => users.setStatusWithin.mockResolvedValue(null)],
+    ])('answers 404 USER_NOT_FOUND for a user that is gone (%s), recording and ending nothing', async (_label, arrange) => {
+      arrange();
 
       const error = await rejectionOf(service.deactivate(user));
 
       expect(error).toMatchObject({ code: 'USER_NOT_FOUND', status: 404 });
+      expect(tx.state.rollbacks).toBe(1);
       expect(events.record).not.toHaveBeenCalled();
       expect(sessions.endWithin).not.toHaveBeenCalled();
+      expect(sessions.refuseAccessTokens).not.toHaveBeenCalled();
+      expect(users.forget).not.toHaveBeenCalled();
+    });
+
+    it('refuses an admin with 409 SELF_CHANGE_FORBIDDEN and changes nothing', async () => {
+      const admin = buildAuthUser({ role: 'admin' });
+      users.lockWithin.mockResolvedValue(buildUserEntity({ id: admin.userId, role: 'admin' }));
+
+      const error = await rejectionOf(service.deactivate(admin));
+
+      expect(error).toMatchObject({ code: 'SELF_CHANGE_FORBIDDEN', status: 409 });
+      expect(users.lockWithin).toHaveBeenCalledWith(tx.manager, admin.userId);
+      expect(tx.state).toMatchObject({ commits: 0, rollbacks: 1 });
+      expect(users.setStatusWithin).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
+      expect(sessions.endWithin).not.toHaveBeenCalled();
+      expect(sessions.refuseAccessTokens).not.toHaveBeenCalled();
+      expect(users.forget).not.toHaveBeenCalled();
+    });
+
+    it('goes by the role as stored, not as the access token says', async () => {
+      // Promoted after this token was issued: the row is what counts.
+      users.lockWithin.mockResolvedValue(buildUserEntity({ id: user.userId, role: 'admin' }));
+
+      const error = await rejectionOf(service.deactivate(user));
+
+      expect(error).toMatchObject({ code: 'SELF_CHANGE_FORBIDDEN', status: 409 });
+      expect(users.setStatusWithin).not.toHaveBeenCalled();
+    });
+
+    it('refuses no tokens and keeps the cache when the transaction fails', async () => {
+      sessions.endWithin.mockRejectedValue(new Error('deadlock'));
+
+      await expect(service.deactivate(user)).rejects.toThrow('deadlock');
+
+      expect(tx.state.rollbacks).toBe(1);
       expect(sessions.refuseAccessTokens).not.toHaveBeenCalled();
       expect(users.forget).not.toHaveBeenCalled();
     });
@@ -195,12 +239,16 @@ describe('AccountService', () => {
       });
       const entry: AuditRecord = {
         id: 'a1',
+        actorType: 'user',
         actorId: 'admin-1',
         action: 'user.status_changed',
         targetId: user.userId,
         reason: 'spam',
         ip: '198.51.100.1',
-        details: { internal: 'not exported' },
+        userAgent: 'admin-console (not exported)',
+        correlationId: 'corr-not-exported',
+        before: { status: 'active', internal: 'not exported' },
+        after: { status: 'blocked', internal: 'not exported' },
         createdAt: '2026-01-04T00:00:00.000Z',
       };
       users.getProfile.mockResolvedValue(profile);
@@ -246,7 +294,7 @@ describe('AccountService', () => {
       });
       expect(Date.parse(exported.exportedAt)).toBeGreaterThanOrEqual(before);
       expect(new Date(exported.exportedAt).toISOString()).toBe(exported.exportedAt);
-      expect(JSON.stringify(exported)).not.toMatch(/passwordHash|tokenHash|not exported/);
+      expect(JSON.stringify(exported)).not.toMatch(/passwordHash|tokenHash|not exported|corr-not-exported/);
     });
 
     it('fails when the user is gone', async () => {
