@@ -5,6 +5,7 @@ import type { EntityManager } from 'typeorm';
 
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
 import { loadConfig } from '../../core/config/config.js';
+import { AppError } from '../../core/errors/app-error.js';
 import type { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
 import type { MetricsService } from '../../core/metrics/metrics.service.js';
 import type { UserStatus } from '../users/user.entity.js';
@@ -52,7 +53,7 @@ function userWith(overrides: { status?: UserStatus; statusUntil?: Date | null; p
 
 describe('AuthService', () => {
   let users: { findForPasswordCheck: jest.Mock; reactivate: jest.Mock; rehashPassword: jest.Mock; create: jest.Mock };
-  let sessions: { transaction: jest.Mock; start: jest.Mock; end: jest.Mock };
+  let sessions: { transaction: jest.Mock; start: jest.Mock; signIn: jest.Mock; end: jest.Mock };
   let idempotency: { claim: jest.Mock; complete: jest.Mock };
   let metrics: { countLogin: jest.Mock };
   let recovery: { requestVerification: jest.Mock };
@@ -69,6 +70,7 @@ describe('AuthService', () => {
     sessions = {
       transaction: jest.fn(<T>(work: (m: EntityManager) => Promise<T>) => work(manager)),
       start: jest.fn().mockResolvedValue(issued),
+      signIn: jest.fn().mockResolvedValue({ tokens: issued, role: 'user' }),
       end: jest.fn().mockResolvedValue([]),
     };
     idempotency = { claim: jest.fn().mockResolvedValue(undefined), complete: jest.fn().mockResolvedValue(undefined) };
@@ -95,7 +97,8 @@ describe('AuthService', () => {
       const response = await service.login({ email: user.email, password: PASSWORD }, client);
 
       expect(users.findForPasswordCheck).toHaveBeenCalledWith({ email: user.email });
-      expect(sessions.start).toHaveBeenCalledWith(manager, user, client);
+      expect(sessions.signIn).toHaveBeenCalledWith(user.id, client);
+      expect(sessions.start).not.toHaveBeenCalled();
       expect(response).toEqual({
         ...issued,
         user: {
@@ -127,7 +130,7 @@ describe('AuthService', () => {
       await expect(verify.mock.results[0]!.value).resolves.toBe(false);
       expect(metrics.countLogin).toHaveBeenCalledTimes(1);
       expect(metrics.countLogin).toHaveBeenCalledWith('invalid_credentials');
-      expect(sessions.start).not.toHaveBeenCalled();
+      expect(sessions.signIn).not.toHaveBeenCalled();
     });
 
     it('answers a wrong password exactly as an unknown email', async () => {
@@ -147,7 +150,7 @@ describe('AuthService', () => {
       expect(verify).toHaveBeenCalledTimes(2);
       expect(verify).toHaveBeenNthCalledWith(1, 'not-the-password-1', user.passwordHash);
       expect(metrics.countLogin.mock.calls).toEqual([['invalid_credentials'], ['invalid_credentials']]);
-      expect(sessions.start).not.toHaveBeenCalled();
+      expect(sessions.signIn).not.toHaveBeenCalled();
     });
 
     it('reveals a blocked account only to someone who knows its password', async () => {
@@ -160,7 +163,7 @@ describe('AuthService', () => {
       expect(right).toMatchObject({ code: 'ACCOUNT_BLOCKED', status: 403 });
 
       expect(metrics.countLogin.mock.calls).toEqual([['invalid_credentials'], ['account_blocked']]);
-      expect(sessions.start).not.toHaveBeenCalled();
+      expect(sessions.signIn).not.toHaveBeenCalled();
     });
 
     it.each([
@@ -175,7 +178,7 @@ describe('AuthService', () => {
       expect(error).toMatchObject({ code, status: 403 });
       expect(metrics.countLogin).toHaveBeenCalledWith(outcome);
       expect(users.reactivate).not.toHaveBeenCalled();
-      expect(sessions.start).not.toHaveBeenCalled();
+      expect(sessions.signIn).not.toHaveBeenCalled();
     });
 
     it('reactivates an account whose suspension has lapsed', async () => {
@@ -185,6 +188,7 @@ describe('AuthService', () => {
       const response = await service.login({ email: user.email, password: PASSWORD }, client);
 
       expect(users.reactivate).toHaveBeenCalledWith(user.id);
+      expect(users.reactivate.mock.invocationCallOrder[0]).toBeLessThan(sessions.signIn.mock.invocationCallOrder[0]!);
       expect(response.user.status).toBe('active');
       expect(metrics.countLogin).toHaveBeenCalledWith('success');
     });
@@ -201,6 +205,28 @@ describe('AuthService', () => {
       expect(id).toBe(user.id);
       expect(bcrypt.getRounds(newHash)).toBe(4);
       await expect(hasher.verify(PASSWORD, newHash)).resolves.toBe(true);
+    });
+
+    it('answers with the role signIn read under the lock, not the one read before the password check', async () => {
+      const user = userWith();
+      users.findForPasswordCheck.mockResolvedValue(user);
+      sessions.signIn.mockResolvedValue({ tokens: issued, role: 'admin' });
+
+      const response = await service.login({ email: user.email, password: PASSWORD }, client);
+
+      expect(response.user.role).toBe('admin');
+      expect(response).toMatchObject({ ...issued, user: { id: user.id, role: 'admin' } });
+    });
+
+    it('passes on signIn refusing an account blocked since the password check, counting no success', async () => {
+      const user = userWith();
+      users.findForPasswordCheck.mockResolvedValue(user);
+      sessions.signIn.mockRejectedValue(new AppError('ACCOUNT_BLOCKED', 403, 'This account is blocked.'));
+
+      const error = await rejectionOf(service.login({ email: user.email, password: PASSWORD }, client));
+
+      expect(error).toMatchObject({ code: 'ACCOUNT_BLOCKED', status: 403 });
+      expect(metrics.countLogin).not.toHaveBeenCalledWith('success');
     });
   });
 
