@@ -7,7 +7,7 @@ import type { AuthUser } from '../../core/auth/auth.decorators.js';
 import type { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { generateRsaKeyPair, JWT_ALGORITHM } from '../../core/auth/signing-keys.js';
 import { loadConfig } from '../../core/config/config.js';
-import type { UserStatus } from '../users/user.entity.js';
+import type { UserRole, UserStatus } from '../users/user.entity.js';
 import type { TokensResponse } from './dto/auth.response.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { SessionEntity } from './session.entity.js';
@@ -48,6 +48,8 @@ function fakeRepository() {
     listActive: jest.fn().mockResolvedValue([]),
     listAll: jest.fn().mockResolvedValue([]),
     deleteEndedBefore: jest.fn().mockResolvedValue(0),
+    lockUser: jest.fn(),
+    revokeBeyondNewest: jest.fn().mockResolvedValue([]),
   };
 }
 
@@ -126,6 +128,167 @@ describe('SessionsService', () => {
       const claims = await jwt.verifyAsync<AccessTokenClaims & { sub: string }>(tokens.accessToken);
       expect(claims).toMatchObject({ sub: user.id, sid: session.id, role: 'admin' });
       expect(tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: config.jwt.accessTtlSeconds });
+    });
+  });
+
+  describe('signIn', () => {
+    const client = { ip: '198.51.100.1', userAgent: 'curl/8' };
+    const lockedUser = (overrides: { role?: UserRole; status?: UserStatus; statusUntil?: Date | null } = {}) => ({
+      role: 'user' as UserRole,
+      status: 'active' as UserStatus,
+      statusUntil: null,
+      ...overrides,
+    });
+    /** Tracks whether the fake transaction is open and whether it committed. */
+    const trackTransaction = () => {
+      const state = { open: false, committed: false };
+      repository.transaction.mockImplementation(async <T>(work: (m: EntityManager) => Promise<T>) => {
+        state.open = true;
+        try {
+          const result = await work(manager);
+          state.committed = true;
+          return result;
+        } finally {
+          state.open = false;
+        }
+      });
+      return state;
+    };
+
+    it("locks the user's row, opens a session with the role read under the lock and returns that role", async () => {
+      const userId = randomUUID();
+      repository.lockUser.mockResolvedValue(lockedUser({ role: 'admin' }));
+
+      const { tokens, role } = await service.signIn(userId, client);
+
+      expect(role).toBe('admin');
+      expect(repository.transaction).toHaveBeenCalledTimes(1);
+      expect(repository.lockUser).toHaveBeenCalledWith(manager, userId);
+      expect(repository.create).toHaveBeenCalledWith(
+        manager,
+        { id: expect.any(String), userId, ip: client.ip, userAgent: client.userAgent },
+        config.session.absoluteTtlSeconds,
+        expect.any(Buffer),
+      );
+      const claims = await jwt.verifyAsync<AccessTokenClaims & { sub: string }>(tokens.accessToken);
+      expect(claims).toMatchObject({ sub: userId, role: 'admin' });
+      expect(repository.lockUser.mock.invocationCallOrder[0]).toBeLessThan(repository.create.mock.invocationCallOrder[0]!);
+    });
+
+    it('keeps the newest MAX_SESSIONS_PER_USER - 1 sessions, so the new one makes MAX_SESSIONS_PER_USER', async () => {
+      const userId = randomUUID();
+      repository.lockUser.mockResolvedValue(lockedUser());
+
+      await service.signIn(userId, client);
+
+      expect(repository.revokeBeyondNewest).toHaveBeenCalledWith(
+        manager,
+        userId,
+        config.session.maxPerUser - 1,
+        config.session.idleTtlSeconds,
+      );
+      expect(repository.revokeBeyondNewest.mock.invocationCallOrder[0]).toBeLessThan(repository.create.mock.invocationCallOrder[0]!);
+    });
+
+    it('keeps none of the old sessions with MAX_SESSIONS_PER_USER=1', async () => {
+      const single = new SessionsService(
+        repository as unknown as SessionsRepository,
+        tokensService,
+        revocations as unknown as SessionRevocations,
+        events,
+        loadConfig({ NODE_ENV: 'test', MAX_SESSIONS_PER_USER: '1' }),
+      );
+      repository.lockUser.mockResolvedValue(lockedUser());
+
+      await single.signIn('user-1', client);
+
+      expect(repository.revokeBeyondNewest).toHaveBeenCalledWith(manager, 'user-1', 0, expect.any(Number));
+    });
+
+    it('records session.revoked (session_limit) for each trimmed session in the transaction and refuses their access tokens after commit', async () => {
+      const state = trackTransaction();
+      repository.lockUser.mockResolvedValue(lockedUser());
+      repository.revokeBeyondNewest.mockResolvedValue(['old-1', 'old-2']);
+      const openWhen: Record<string, boolean> = {};
+      events.record.mockImplementation(async () => void (openWhen.record = state.open));
+      revocations.markRevoked.mockImplementation(async () => {
+        openWhen.markRevoked = state.open;
+        expect(state.committed).toBe(true);
+      });
+
+      await service.signIn('user-1', client);
+
+      expect(openWhen).toEqual({ record: true, markRevoked: false });
+      expect(recordedEvents(events).map(({ manager: m, event }) => [m, event.name, event.data])).toEqual([
+        [manager, 'session.revoked', expect.objectContaining({ userId: 'user-1', sessionId: 'old-1', reason: 'session_limit' })],
+        [manager, 'session.revoked', expect.objectContaining({ userId: 'user-1', sessionId: 'old-2', reason: 'session_limit' })],
+      ]);
+      expect(revocations.markRevoked).toHaveBeenCalledTimes(1);
+      expect(revocations.markRevoked).toHaveBeenCalledWith(['old-1', 'old-2']);
+    });
+
+    it('records nothing when no session is beyond the limit', async () => {
+      repository.lockUser.mockResolvedValue(lockedUser());
+
+      await service.signIn('user-1', client);
+
+      expect(recordedEvents(events)).toEqual([]);
+      expect(revocations.markRevoked.mock.calls.flat(2)).toEqual([]);
+    });
+
+    it('answers a user that is gone with 401 INVALID_CREDENTIALS, opening and ending nothing', async () => {
+      repository.lockUser.mockResolvedValue(undefined);
+
+      const error = await rejectionOf(service.signIn('gone', client));
+
+      expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+      expect(repository.revokeBeyondNewest).not.toHaveBeenCalled();
+      expect(repository.create).not.toHaveBeenCalled();
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['blocked', null, 'ACCOUNT_BLOCKED'],
+      ['suspended', null, 'ACCOUNT_SUSPENDED'],
+      ['suspended', new Date(Date.now() + 3600 * SECOND), 'ACCOUNT_SUSPENDED'],
+      ['deactivated', null, 'ACCOUNT_DEACTIVATED'],
+    ] as const)('checks the status again under the lock: refuses a %s user (until %s) with 403 %s', async (status, statusUntil, code) => {
+      repository.lockUser.mockResolvedValue(lockedUser({ status, statusUntil }));
+
+      const error = await rejectionOf(service.signIn('user-1', client));
+
+      expect(error).toMatchObject({ code, status: 403 });
+      expect(repository.revokeBeyondNewest).not.toHaveBeenCalled();
+      expect(repository.create).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+
+    it('lets a user whose suspension has lapsed sign in', async () => {
+      repository.lockUser.mockResolvedValue(lockedUser({ status: 'suspended', statusUntil: new Date(Date.now() - SECOND) }));
+
+      await expect(service.signIn('user-1', client)).resolves.toMatchObject({ role: 'user', tokens: { tokenType: 'Bearer' } });
+    });
+
+    it('refuses no access token when the transaction fails after trimming', async () => {
+      trackTransaction();
+      repository.lockUser.mockResolvedValue(lockedUser());
+      repository.revokeBeyondNewest.mockResolvedValue(['old-1']);
+      repository.create.mockRejectedValue(new Error('insert failed'));
+
+      await expect(service.signIn('user-1', client)).rejects.toThrow('insert failed');
+
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('listActiveOf', () => {
+    it("lists any user's active sessions with the idle timeout", async () => {
+      const sessions = [Object.assign(new SessionEntity(), { id: 's1' })];
+      repository.listActive.mockResolvedValue(sessions);
+
+      await expect(service.listActiveOf('user-1')).resolves.toBe(sessions);
+      expect(repository.listActive).toHaveBeenCalledWith('user-1', config.session.idleTtlSeconds);
     });
   });
 
