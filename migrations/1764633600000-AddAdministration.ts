@@ -7,10 +7,51 @@ export class AddAdministration1764633600000 implements MigrationInterface {
     // Admin search: keyset pages in (created_at, id) order, narrowed by status, role or a prefix.
     await db.query(`CREATE INDEX users_status_created_at_id_idx ON users (status, created_at, id)`);
     await db.query(`CREATE INDEX users_role_created_at_id_idx ON users (role, created_at, id)`);
-    // LIKE 'prefix%' uses a btree only with pattern ops (unless the database collation is C).
-    await db.query(`CREATE INDEX users_email_prefix_idx ON users (email varchar_pattern_ops)`);
-    // Prefix of any word of the name: to_tsquery('simple', 'word:*') is answered by this index.
-    await db.query(`CREATE INDEX users_name_words_idx ON users USING gin (to_tsvector('simple', name))`);
+    // Prefix search, in index order at any size: one row per searchable term of a user
+    // (the email, and every word of the name, lower-cased), kept by triggers. With
+    // collation C one btree serves LIKE 'prefix%', ORDER BY term and the keyset comparison.
+    await db.query(`
+      CREATE TABLE user_search_terms (
+        term varchar(254) COLLATE "C" NOT NULL,
+        user_id uuid NOT NULL,
+        CONSTRAINT user_search_terms_pkey PRIMARY KEY (term, user_id),
+        CONSTRAINT user_search_terms_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+      )`);
+    await db.query(`CREATE INDEX user_search_terms_user_id_term_idx ON user_search_terms (user_id, term)`);
+    // Words split where the admin search splits its query (src/modules/users/users-admin.queries.ts).
+    await db.query(`
+      CREATE FUNCTION user_search_terms_of(email varchar, name varchar) RETURNS varchar[]
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT array_agg(DISTINCT term) FROM (
+          SELECT email UNION ALL SELECT left(word, 254) FROM regexp_split_to_table(lower(name), '[^[:alnum:]]+') AS word WHERE word <> ''
+        ) terms (term)
+      $$`);
+    await db.query(`
+      CREATE FUNCTION user_search_terms_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'INSERT' THEN
+          INSERT INTO user_search_terms (term, user_id)
+          SELECT unnest(user_search_terms_of(email, name)), id FROM new_rows;
+        ELSE
+          -- Only users whose email or name changed; their gone terms out, their new ones in (no key is both).
+          WITH renamed AS (
+            SELECT n.id, user_search_terms_of(n.email, n.name) AS terms
+              FROM new_rows n JOIN old_rows o ON o.id = n.id
+             WHERE (n.email, n.name) IS DISTINCT FROM (o.email, o.name)
+          ), gone AS (
+            DELETE FROM user_search_terms s USING renamed r WHERE s.user_id = r.id AND s.term <> ALL (r.terms)
+          )
+          INSERT INTO user_search_terms (term, user_id)
+          SELECT unnest(terms), id FROM renamed
+          ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await db.query(`CREATE TRIGGER users_search_terms_insert AFTER INSERT ON users REFERENCING NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION user_search_terms_apply()`);
+    await db.query(`CREATE TRIGGER users_search_terms_update AFTER UPDATE ON users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION user_search_terms_apply()`);
+    await db.query(`INSERT INTO user_search_terms (term, user_id) SELECT unnest(user_search_terms_of(email, name)), id FROM users`);
     // The sweep that lifts lapsed suspensions reads only these rows.
     await db.query(`CREATE INDEX users_suspension_ends_idx ON users (status_until) WHERE status = 'suspended'`);
 
@@ -112,8 +153,11 @@ export class AddAdministration1764633600000 implements MigrationInterface {
     await db.query(`DROP TABLE user_counts`);
 
     await db.query(`DROP INDEX users_suspension_ends_idx`);
-    await db.query(`DROP INDEX users_name_words_idx`);
-    await db.query(`DROP INDEX users_email_prefix_idx`);
+    await db.query(`DROP TRIGGER users_search_terms_update ON users`);
+    await db.query(`DROP TRIGGER users_search_terms_insert ON users`);
+    await db.query(`DROP FUNCTION user_search_terms_apply()`);
+    await db.query(`DROP FUNCTION user_search_terms_of(varchar, varchar)`);
+    await db.query(`DROP TABLE user_search_terms`);
     await db.query(`DROP INDEX users_role_created_at_id_idx`);
     await db.query(`DROP INDEX users_status_created_at_id_idx`);
   }

@@ -7,15 +7,21 @@ import { deriveKey } from '../crypto/sealed-box.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 
-/** A position in a list ordered by (created_at, id), newest first. */
-export interface Keyset {
-  /** ISO-8601 UTC with PostgreSQL's microseconds, so no row is skipped or repeated. */
-  createdAt: string;
-  id: string;
-}
+/**
+ * Where the next page of a keyset-paged list starts: the sort key of the
+ * last row, as text (a timestamp keeps PostgreSQL's microseconds, so no row is
+ * skipped or repeated).
+ */
+export type Keyset = string[];
 
-const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** What each part of a keyset must look like, checked again when a cursor comes back. */
+export type KeysetShape = ('timestamp' | 'uuid' | 'text')[];
+
+const PART = {
+  timestamp: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  text: /^[^\n]{1,254}$/u,
+};
 const MAC_BYTES = 16;
 
 const invalid = () =>
@@ -37,21 +43,21 @@ export class Cursors {
   }
 
   encode(scope: string, keyset: Keyset): string {
-    const payload = Buffer.from(`${keyset.createdAt}|${keyset.id}`).toString('base64url');
+    const payload = Buffer.from(keyset.join('\n')).toString('base64url');
     return `${payload}.${this.mac(scope, payload).toString('base64url')}`;
   }
 
   /** The keyset of a cursor, or undefined for the first page; throws 400 for anything else. */
-  decode(scope: string, cursor: string | undefined): Keyset | undefined {
+  decode(scope: string, shape: KeysetShape, cursor: string | undefined): Keyset | undefined {
     if (cursor === undefined) return undefined;
     const [payload, mac, extra] = cursor.split('.');
     if (!payload || !mac || extra !== undefined) throw invalid();
     const given = Buffer.from(mac, 'base64url');
     const expected = this.mac(scope, payload);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
-    const [createdAt, id] = Buffer.from(payload, 'base64url').toString().split('|');
-    if (!ISO_MICROS.test(createdAt ?? '') || !UUID.test(id ?? '')) throw invalid();
-    return { createdAt: createdAt!, id: id! };
+    const keyset = Buffer.from(payload, 'base64url').toString().split('\n');
+    if (keyset.length !== shape.length || keyset.some((part, i) => !PART[shape[i]!].test(part))) throw invalid();
+    return keyset;
   }
 
   private mac(scope: string, payload: string): Buffer {

@@ -12,6 +12,7 @@ import { type AuditActor, AuditService } from '../audit/audit.service.js';
 import { AccountRecoveryService } from '../auth/account-recovery.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import type { UserEntity, UserRole } from '../users/user.entity.js';
+import { keysetShapeOf, NEWEST_FIRST } from '../users/users-admin.queries.js';
 import { UsersService } from '../users/users.service.js';
 import type { AdminUserQuery, AuditLogQuery, ChangeRoleDto, ChangeStatusDto, CreateUserDto } from './dto/admin.dto.js';
 import {
@@ -67,7 +68,8 @@ export class AdminService {
     const { limit, cursor, ...filter } = query;
     // The filters are part of the cursor's scope: a cursor of one search cannot page another.
     const scope = `admin-users\n${filter.status ?? ''}\n${filter.role ?? ''}\n${filter.q ?? ''}`;
-    const { users, next } = await this.users.searchForAdmin(filter, this.cursors.decode(scope, cursor), limit);
+    const after = this.cursors.decode(scope, keysetShapeOf(filter), cursor);
+    const { users, next } = await this.users.searchForAdmin(filter, after, limit);
     return { data: users.map(toAdminUserResponse), meta: { limit, nextCursor: next ? this.cursors.encode(scope, next) : null } };
   }
 
@@ -84,7 +86,7 @@ export class AdminService {
   async auditLog(query: AuditLogQuery): Promise<AuditLogPage> {
     const { limit, cursor, ...filter } = query;
     const scope = `audit-log\n${filter.actorId ?? ''}\n${filter.targetId ?? ''}\n${filter.action ?? ''}`;
-    const { entries, next } = await this.audit.list(filter, this.cursors.decode(scope, cursor), limit);
+    const { entries, next } = await this.audit.list(filter, this.cursors.decode(scope, NEWEST_FIRST, cursor), limit);
     return { data: entries.map(toAuditEntryResponse), meta: { limit, nextCursor: next ? this.cursors.encode(scope, next) : null } };
   }
 

@@ -1,5 +1,5 @@
 import type { Keyset } from '../../core/http/cursors.js';
-import { KEYSET_CREATED_AT, type Sql } from '../users/users-admin.queries.js';
+import { NEWEST_FIRST_KEYSET, type Sql } from '../users/users-admin.queries.js';
 
 export interface AuditLogFilter {
   actorId?: string;
@@ -15,8 +15,8 @@ export function auditLogQuery(filter: AuditLogFilter, after: Keyset | undefined,
   if (filter.actorId) where.push(`actor_id = ${param(filter.actorId)}`);
   if (filter.targetId) where.push(`target_id = ${param(filter.targetId)}`);
   if (filter.action) where.push(`action = ${param(filter.action)}`);
-  if (after) where.push(`(created_at, id) < (${param(after.createdAt)}::timestamptz, ${param(after.id)}::uuid)`);
-  const text = `SELECT *, ${KEYSET_CREATED_AT}
+  if (after) where.push(`(created_at, id) < (${param(after[0])}::timestamptz, ${param(after[1])}::uuid)`);
+  const text = `SELECT *, ${NEWEST_FIRST_KEYSET}
   FROM audit_entries${where.length ? `\n WHERE ${where.join('\n   AND ')}` : ''}
  ORDER BY created_at DESC, id DESC
  LIMIT ${param(limit + 1)}`;

@@ -106,7 +106,7 @@ export class AuditService {
     const last = page.at(-1);
     return {
       entries: page.map(toRecord),
-      next: rows.length > limit && last ? { createdAt: last.keyset_created_at as string, id: last.id as string } : undefined,
+      next: rows.length > limit && last ? (last.keyset as Keyset) : undefined,
     };
   }
 

@@ -152,7 +152,7 @@ export class UsersRepository {
     const last = page.at(-1);
     return {
       users: page.map(toUser),
-      next: rows.length > limit && last ? { createdAt: last.keyset_created_at as string, id: last.id as string } : undefined,
+      next: rows.length > limit && last ? (last.keyset as Keyset) : undefined,
     };
   }
 
