@@ -20,7 +20,7 @@ const MAX_SUSPENSION_DAYS = 30;
 const DAY = 86_400_000;
 const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4', MAX_SUSPENSION_DAYS: String(MAX_SUSPENSION_DAYS) });
 
-const adminActor = (id = randomUUID()): AuditActor & { type: 'user' } => ({
+const adminActor = (id: string = randomUUID()): AuditActor & { type: 'user' } => ({
   type: 'user',
   id,
   ip: '203.0.113.9',
@@ -90,7 +90,7 @@ describe('AdminService', () => {
       listActiveOf: jest.fn().mockResolvedValue([]),
     };
     audit = {
-      record: jest.fn(async () => void step('audit')),
+      record: jest.fn(async (_manager: unknown, _entry: AuditEntry) => void step('audit')),
       list: jest.fn(),
     };
     recovery = { requestVerification: jest.fn(async () => void step('requestVerification')) };
