@@ -2,17 +2,20 @@ import { randomUUID } from 'node:crypto';
 
 import { generateRsaKeyPair, SigningKeys } from '../auth/signing-keys.js';
 import { AppError } from '../errors/app-error.js';
-import { Cursors, type Keyset } from './cursors.js';
+import { Cursors, type Keyset, type KeysetShape } from './cursors.js';
 
 const pair = generateRsaKeyPair();
 const keys = new SigningKeys(pair.privateKeyPem, pair.publicKeyPem);
-const SCOPE = 'admin-users\nactive\n\nada';
-const keyset: Keyset = { createdAt: '2026-11-22T09:00:00.123456Z', id: '3f1c2b9e-8a4d-4c6b-9e2f-0a1b2c3d4e5f' };
+const SCOPE = 'admin-users\nactive\n\n';
+const NEWEST: KeysetShape = ['timestamp', 'uuid'];
+const BY_TERM: KeysetShape = ['text', 'uuid'];
+const ID = '3f1c2b9e-8a4d-4c6b-9e2f-0a1b2c3d4e5f';
+const keyset: Keyset = ['2026-11-22T09:00:00.123456Z', ID];
 
 /** The AppError decode throws (fails the test if it returns). */
-function decodeError(cursors: Cursors, scope: string, cursor: string): AppError {
+function decodeError(cursors: Cursors, scope: string, shape: KeysetShape, cursor: string): AppError {
   try {
-    cursors.decode(scope, cursor);
+    cursors.decode(scope, shape, cursor);
   } catch (error) {
     expect(error).toBeInstanceOf(AppError);
     return error as AppError;
@@ -20,8 +23,8 @@ function decodeError(cursors: Cursors, scope: string, cursor: string): AppError 
   throw new Error(`decode accepted ${JSON.stringify(cursor)}`);
 }
 
-function expectInvalid(cursors: Cursors, scope: string, cursor: string): void {
-  const error = decodeError(cursors, scope, cursor);
+function expectInvalid(cursors: Cursors, scope: string, cursor: string, shape: KeysetShape = NEWEST): void {
+  const error = decodeError(cursors, scope, shape, cursor);
   expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
   expect(error.errors).toEqual([{ field: 'cursor', message: expect.any(String) }]);
 }
@@ -38,7 +41,15 @@ describe('Cursors', () => {
     const cursor = cursors.encode(SCOPE, keyset);
 
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
-    expect(cursors.decode(SCOPE, cursor)).toEqual(keyset);
+    expect(cursors.decode(SCOPE, NEWEST, cursor)).toEqual(keyset);
+  });
+
+  it('round-trips a (term, id) keyset, whatever the term holds but a line break', () => {
+    for (const term of ['ada@example.com', "o'brien", 'zoë', 'a.b|c%_\\', '€'.repeat(254)]) {
+      const byTerm: Keyset = [term, ID];
+
+      expect(cursors.decode(SCOPE, BY_TERM, cursors.encode(SCOPE, byTerm))).toEqual(byTerm);
+    }
   });
 
   it('is stable for a keyset and scope, and differs between scopes', () => {
@@ -47,15 +58,26 @@ describe('Cursors', () => {
   });
 
   it('answers undefined (the first page) for no cursor', () => {
-    expect(cursors.decode(SCOPE, undefined)).toBeUndefined();
+    expect(cursors.decode(SCOPE, NEWEST, undefined)).toBeUndefined();
+    expect(cursors.decode(SCOPE, BY_TERM, undefined)).toBeUndefined();
   });
 
   it('refuses a cursor of another scope (another list, or the same list with other filters)', () => {
     const cursor = cursors.encode(SCOPE, keyset);
 
     expectInvalid(cursors, 'audit-log\n\n\n', cursor);
-    expectInvalid(cursors, 'admin-users\nblocked\n\nada', cursor);
-    expectInvalid(cursors, 'admin-users\nactive\n\nad', cursor);
+    expectInvalid(cursors, 'admin-users\nblocked\n\n', cursor);
+    expectInvalid(cursors, 'admin-users\nactive\n\nada', cursor);
+  });
+
+  it('refuses a cursor whose keyset has another shape than the list pages by', () => {
+    const newest = cursors.encode(SCOPE, keyset);
+    const byTerm = cursors.encode(SCOPE, ['ada', ID]);
+
+    // A timestamp is a valid term, but a term is no timestamp; neither has three parts.
+    expectInvalid(cursors, SCOPE, byTerm, NEWEST);
+    expectInvalid(cursors, SCOPE, newest, ['timestamp', 'uuid', 'uuid']);
+    expectInvalid(cursors, SCOPE, newest, ['timestamp']);
   });
 
   it('refuses a cursor made with another server secret', () => {
@@ -67,7 +89,7 @@ describe('Cursors', () => {
 
   it('refuses an edited payload, even one that is itself a well-formed keyset', () => {
     const [payload, mac] = cursors.encode(SCOPE, keyset).split('.') as [string, string];
-    const otherKeyset = base64url(`2026-11-22T09:00:00.123456Z|${randomUUID()}`);
+    const otherKeyset = base64url(`2026-11-22T09:00:00.123456Z\n${randomUUID()}`);
 
     expectInvalid(cursors, SCOPE, `${flipFirst(payload)}.${mac}`);
     expectInvalid(cursors, SCOPE, `${otherKeyset}.${mac}`);
@@ -119,18 +141,23 @@ describe('Cursors', () => {
   });
 
   it.each([
-    ['milliseconds only', { createdAt: '2026-11-22T09:00:00.123Z', id: keyset.id }],
-    ['no time zone', { createdAt: '2026-11-22T09:00:00.123456', id: keyset.id }],
-    ['an offset instead of Z', { createdAt: '2026-11-22T09:00:00.123456+01:00', id: keyset.id }],
-    ['not a date', { createdAt: 'yesterday', id: keyset.id }],
-    ['an empty date', { createdAt: '', id: keyset.id }],
-    ['SQL in the date', { createdAt: "2026-11-22T09:00:00.123456Z'; DROP TABLE users; --", id: keyset.id }],
-    ['a short id', { createdAt: keyset.createdAt, id: '3f1c2b9e' }],
-    ['an upper-case id', { createdAt: keyset.createdAt, id: keyset.id.toUpperCase() }],
-    ['SQL in the id', { createdAt: keyset.createdAt, id: "x' OR '1'='1" }],
-    ['an empty id', { createdAt: keyset.createdAt, id: '' }],
-  ])('refuses a correctly MACed payload with %s', (_label, bad) => {
+    ['milliseconds only', ['2026-11-22T09:00:00.123Z', ID], NEWEST],
+    ['no time zone', ['2026-11-22T09:00:00.123456', ID], NEWEST],
+    ['an offset instead of Z', ['2026-11-22T09:00:00.123456+01:00', ID], NEWEST],
+    ['not a date', ['yesterday', ID], NEWEST],
+    ['an empty date', ['', ID], NEWEST],
+    ['SQL in the date', ["2026-11-22T09:00:00.123456Z'; DROP TABLE users; --", ID], NEWEST],
+    ['a short id', ['2026-11-22T09:00:00.123456Z', '3f1c2b9e'], NEWEST],
+    ['an upper-case id', ['2026-11-22T09:00:00.123456Z', ID.toUpperCase()], NEWEST],
+    ['SQL in the id', ['2026-11-22T09:00:00.123456Z', "x' OR '1'='1"], NEWEST],
+    ['an empty id', ['2026-11-22T09:00:00.123456Z', ''], NEWEST],
+    ['a part too few', ['2026-11-22T09:00:00.123456Z'], NEWEST],
+    ['a part too many', ['2026-11-22T09:00:00.123456Z', ID, ID], NEWEST],
+    ['an empty term', ['', ID], BY_TERM],
+    ['a term longer than any term', ['a'.repeat(255), ID], BY_TERM],
+    ['a bad id after a term', ['ada', 'not-a-uuid'], BY_TERM],
+  ] as [string, Keyset, KeysetShape][])('refuses a correctly MACed payload with %s', (_label, bad, shape) => {
     // Only the server can MAC a payload; this checks decode() does not trust even those blindly.
-    expectInvalid(cursors, SCOPE, cursors.encode(SCOPE, bad));
+    expectInvalid(cursors, SCOPE, cursors.encode(SCOPE, bad), shape);
   });
 });
