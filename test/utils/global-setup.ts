@@ -40,8 +40,9 @@ async function adminDatabaseUrl(): Promise<string> {
 
 /** A migrated template per migration set; each test file clones it (CREATE DATABASE ... TEMPLATE). */
 async function ensureTemplate(adminUrl: string): Promise<string> {
+  // Names and code: a migration edited in place (before release) must not leave a stale template behind.
   const digest = createHash('sha256')
-    .update(migrations.map((m) => m.name).join(','))
+    .update(migrations.map((m) => `${m.name}\n${m.prototype.up.toString()}\n${m.prototype.down.toString()}`).join('\n'))
     .digest('hex')
     .slice(0, 12);
   const template = `user_service_test_tpl_${digest}`;
