@@ -397,11 +397,11 @@ describe('UsersService', () => {
 
   describe('admin reads', () => {
     it('searchForAdmin and stats answer what the repository answers', async () => {
-      const page = { users: [userEntity()], next: { createdAt: '2026-01-01T00:00:00.000000Z', id: randomUUID() } };
+      const page = { users: [userEntity()], next: ['ada@example.com', randomUUID()] };
       const stats = { total: 1 };
       repository.searchForAdmin.mockResolvedValue(page);
       repository.countByStatusAndRole.mockResolvedValue(stats);
-      const after = { createdAt: '2026-02-01T00:00:00.000000Z', id: randomUUID() };
+      const after = ['ada', randomUUID()];
 
       await expect(service.searchForAdmin({ q: 'ada', status: 'active' }, after, 20)).resolves.toBe(page);
       await expect(service.stats()).resolves.toBe(stats);
