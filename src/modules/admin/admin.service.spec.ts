@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
+import { generateRsaKeyPair, SigningKeys } from '../../core/auth/signing-keys.js';
 import { loadConfig } from '../../core/config/config.js';
-import type { Cursors } from '../../core/http/cursors.js';
+import { Cursors } from '../../core/http/cursors.js';
 import type { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
-import { type AuditActor, type AuditEntry, type AuditService, CLI_ACTOR } from '../audit/audit.service.js';
+import { type AuditActor, type AuditEntry, type AuditRecord, type AuditService, CLI_ACTOR } from '../audit/audit.service.js';
 import type { AccountRecoveryService } from '../auth/account-recovery.service.js';
 import { SessionEntity } from '../auth/session.entity.js';
 import type { SessionsService } from '../auth/sessions.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import type { UsersService } from '../users/users.service.js';
 import { AdminService } from './admin.service.js';
-import type { ChangeStatusDto, CreateUserDto } from './dto/admin.dto.js';
+import type { AdminUserQuery, AuditLogQuery, ChangeStatusDto, CreateUserDto } from './dto/admin.dto.js';
 import { buildUserEntity } from '../../../test/factories/user-entity.factory.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
 import { fakeTransactions } from '../../../test/utils/unit-doubles.js';
@@ -641,6 +642,110 @@ describe('AdminService', () => {
       expect(error).toMatchObject({ code: 'USER_NOT_FOUND', status: 404 });
       expect(sessions.endWithin).not.toHaveBeenCalled();
       expect(sessions.refuseAccessTokens).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('lists', () => {
+    const pair = generateRsaKeyPair();
+    const realCursors = new Cursors(new SigningKeys(pair.privateKeyPem, pair.publicKeyPem));
+    const withRealCursors = () =>
+      new AdminService(
+        users as unknown as UsersService,
+        sessions as unknown as SessionsService,
+        audit as unknown as AuditService,
+        recovery as unknown as AccountRecoveryService,
+        hasher,
+        idempotency as unknown as IdempotencyService,
+        realCursors,
+        config,
+      );
+    const page = (query: Partial<AdminUserQuery>) => ({ limit: 2, ...query }) as AdminUserQuery;
+
+    it('listUsers pages a search by its (term, id) keyset: nextCursor leads to the next page of the same search', async () => {
+      const admin = withRealCursors();
+      const next = ['ada@example.com', randomUUID()];
+      const found = [buildUserEntity(), buildUserEntity()];
+      users.searchForAdmin.mockResolvedValueOnce({ users: found, next }).mockResolvedValueOnce({ users: [], next: undefined });
+
+      const first = await admin.listUsers(page({ q: 'ada', status: 'active' }));
+
+      expect(users.searchForAdmin).toHaveBeenLastCalledWith({ q: 'ada', status: 'active' }, undefined, 2);
+      expect(first.data.map((user) => user.id)).toEqual(found.map((user) => user.id));
+      expect(first.meta).toEqual({ limit: 2, nextCursor: expect.any(String) });
+
+      const second = await admin.listUsers(page({ q: 'ada', status: 'active', cursor: first.meta.nextCursor! }));
+
+      expect(users.searchForAdmin).toHaveBeenLastCalledWith({ q: 'ada', status: 'active' }, next, 2);
+      expect(second.meta).toEqual({ limit: 2, nextCursor: null });
+    });
+
+    it('listUsers pages an unfiltered list newest first', async () => {
+      const admin = withRealCursors();
+      const next = ['2026-11-22T09:00:00.123456Z', randomUUID()];
+      users.searchForAdmin.mockResolvedValue({ users: [buildUserEntity()], next });
+
+      const first = await admin.listUsers(page({}));
+      await admin.listUsers(page({ cursor: first.meta.nextCursor! }));
+
+      expect(users.searchForAdmin).toHaveBeenLastCalledWith({}, next, 2);
+    });
+
+    it.each([
+      ['another status', { status: 'blocked' }],
+      ['another role', { role: 'admin' }],
+      ['another q', { q: 'adb' }],
+      ['no q', { q: undefined }],
+    ] as const)('listUsers refuses a cursor of the same list with %s (400 on cursor), searching nothing', async (_label, other) => {
+      const admin = withRealCursors();
+      users.searchForAdmin.mockResolvedValue({ users: [buildUserEntity()], next: ['ada@example.com', randomUUID()] });
+      const { meta } = await admin.listUsers(page({ q: 'ada', status: 'active' }));
+      users.searchForAdmin.mockClear();
+
+      const error = await rejectionOf(admin.listUsers(page({ q: 'ada', status: 'active', ...other, cursor: meta.nextCursor! })));
+
+      expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+      expect(error.errors).toEqual([{ field: 'cursor', message: expect.any(String) }]);
+      expect(users.searchForAdmin).not.toHaveBeenCalled();
+    });
+
+    it('auditLog pages newest first; its cursors are of no use to the user list, nor with other filters', async () => {
+      const admin = withRealCursors();
+      const targetId = randomUUID();
+      const record: AuditRecord = {
+        id: randomUUID(),
+        actorType: 'cli',
+        actorId: null,
+        action: 'user.role_changed',
+        targetId,
+        reason: null,
+        ip: null,
+        userAgent: null,
+        correlationId: 'corr-1',
+        before: { role: 'user' },
+        after: { role: 'admin' },
+        createdAt: '2026-11-22T09:00:00.123Z',
+      };
+      const next = ['2026-11-22T09:00:00.123456Z', record.id];
+      audit.list.mockResolvedValue({ entries: [record], next });
+
+      const first = await admin.auditLog({ limit: 1, targetId } as AuditLogQuery);
+
+      expect(audit.list).toHaveBeenLastCalledWith({ targetId }, undefined, 1);
+      expect(first).toEqual({ data: [record], meta: { limit: 1, nextCursor: expect.any(String) } });
+      await admin.auditLog({ limit: 1, targetId, cursor: first.meta.nextCursor! } as AuditLogQuery);
+      expect(audit.list).toHaveBeenLastCalledWith({ targetId }, next, 1);
+
+      await expect(rejectionOf(admin.auditLog({ limit: 1, cursor: first.meta.nextCursor! } as AuditLogQuery))).resolves.toMatchObject({
+        status: 400,
+      });
+      await expect(rejectionOf(admin.listUsers(page({ cursor: first.meta.nextCursor! })))).resolves.toMatchObject({ status: 400 });
+    });
+
+    it('stats answers what UsersService counts', async () => {
+      const stats = { total: 3, byStatus: {}, byRole: {}, verified: 2, registeredLast24h: 1, registeredLast7d: 3 };
+      users.stats.mockResolvedValue(stats);
+
+      await expect(service.stats()).resolves.toBe(stats);
     });
   });
 
