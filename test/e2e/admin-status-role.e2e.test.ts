@@ -233,6 +233,56 @@ describe('Admin: status and role changes (e2e)', () => {
     });
   });
 
+  describe('races and cached profiles', () => {
+    it('a block racing sign-ins and refreshes leaves no working session', async () => {
+      const user = await registerUser(t.http);
+      const earlier = await signIn(t, user.email, user.password);
+      const [block, ...attempts] = await Promise.all([
+        setStatus(user.id, { status: 'blocked', reason: 'Race' }),
+        ...Array.from({ length: 6 }, () => login(user)),
+        t.http().post('/api/v1/auth/refresh').send({ refreshToken: earlier.refreshToken }),
+      ]);
+      expect(block.status).toBe(200);
+      for (const attempt of attempts) {
+        expect([200, 401, 403]).toContain(attempt.status);
+        if (attempt.status === 200) expect(await t.http().get('/api/v1/users/me').set(bearer(attempt.body.accessToken)).then((r) => r.status)).toBe(401);
+        if (attempt.status === 403) expect(attempt.body.code).toBe('ACCOUNT_BLOCKED');
+      }
+      const open = await query(t.databaseUrl, 'SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [user.id]);
+      expect(open).toEqual([]);
+      expectProblem(await login(user), 403, 'ACCOUNT_BLOCKED');
+    });
+
+    it('GET /users/:id (a cached profile) shows each change at once', async () => {
+      const user = await registerUser(t.http);
+      const seen = async () => {
+        const { body } = await t.http().get(`/api/v1/users/${user.id}`).set(bearer(admin.accessToken)).expect(200);
+        return `${body.role} ${body.status}`;
+      };
+      expect(await seen()).toBe('user active');
+      await setStatus(user.id, { status: 'blocked', reason: 'Cache' }).expect(200);
+      expect(await seen()).toBe('user blocked');
+      await setStatus(user.id, { status: 'active', reason: 'Cache' }).expect(200);
+      expect(await seen()).toBe('user active');
+      await setRole(user.id, { role: 'admin' }).expect(200);
+      expect(await seen()).toBe('admin active');
+      await setRole(user.id, { role: 'user' }).expect(200);
+      expect(await seen()).toBe('user active');
+      await setStatus(user.id, { status: 'suspended', reason: 'Cache', until: fromNow(60) }).expect(200);
+      expect(await seen()).toBe('user suspended');
+      await lapse(t, user.id);
+      await t.app.get(UsersService).liftLapsedSuspensions();
+      expect(await seen()).toBe('user active');
+      await setStatus(user.id, { status: 'suspended', reason: 'Cache', until: fromNow(60) }).expect(200);
+      expect(await seen()).toBe('user suspended');
+      await lapse(t, user.id);
+      await login(user).expect(200);
+      expect(await seen()).toBe('user active');
+      await t.app.get(AdminService).setRoleByEmail({ type: 'cli' }, user.email, 'admin');
+      expect(await seen()).toBe('admin active');
+    });
+  });
+
   describeWithRedis('immediate revocation, on this app and on another replica', () => {
     let replica: TestApp;
     beforeAll(async () => {
