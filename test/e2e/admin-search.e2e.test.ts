@@ -1,4 +1,5 @@
 import { adminUserSearchQuery } from '../../src/modules/users/users-admin.queries.js';
+import { registerUser } from '../factories/user.factory.js';
 import { bearer, createAdmin, expectProblem } from '../utils/admin.js';
 import { bootTestApp, query, type TestApp } from '../utils/test-app.js';
 
@@ -183,6 +184,54 @@ describe('Admin: GET /admin/users search and keyset paging (e2e)', () => {
       expect(await found('_')).toEqual([]);
       expect(await found('\\')).toEqual([]);
       expect(await found("o'brien")).toEqual([]);
+    });
+  });
+
+  describe('q, at scale and over time', () => {
+    it('pages through many matches with each user exactly once, also combined with a filter', async () => {
+      const bulk = await query<{ id: string; email: string; status: string }>(t.databaseUrl, "SELECT id, email, status FROM users WHERE email LIKE 'page-%'");
+      expect(bulk).toHaveLength(300);
+      // 'page' is both a word of each name and the start of each email: still one row per user.
+      for (const q of ['page', 'PAGE', 'bulk page', 'page person']) {
+        const { rows } = await walk({ q, limit: 7 });
+        expect(rows.map((r) => r.id).sort()).toEqual(bulk.map((u) => u.id).sort());
+      }
+      const { rows: tens } = await walk({ q: 'page-1', limit: 7 });
+      expect(tens.map((r) => r.email).sort()).toEqual(bulk.filter((u) => u.email.startsWith('page-1')).map((u) => u.email).sort());
+      expect(tens).toHaveLength(111);
+      const { rows: blocked } = await walk({ q: 'page', status: 'blocked', limit: 4 });
+      expect(blocked.map((r) => r.id).sort()).toEqual(bulk.filter((u) => u.status === 'blocked').map((u) => u.id).sort());
+      // A cursor of one q does not page another.
+      const cursor = (await list({ q: 'page', limit: 7 }).expect(200)).body.meta.nextCursor as string;
+      expectProblem(await list({ q: 'pag', limit: 7, cursor }), 400, 'VALIDATION_FAILED', ['cursor']);
+      await list({ q: ' PAGE ', limit: 7, cursor }).expect(200);
+    });
+
+    it('follows renames and deletions, and lower-cases letters beyond ASCII', async () => {
+      const [row] = await query<{ id: string }>(t.databaseUrl, "INSERT INTO users (email, password_hash, name) VALUES ('renamed@x.example', 'x', 'Élodie Zoë-Ångström') RETURNING id");
+      const emails = async (q: string) => (await walk({ q, limit: 100 })).rows.map((r) => r.email);
+      expect(await emails('élo')).toEqual(['renamed@x.example']);
+      expect(await emails('ÉLODIE ÅNG')).toEqual(['renamed@x.example']);
+      expect(await emails('zoë')).toEqual(['renamed@x.example']);
+      await query(t.databaseUrl, "UPDATE users SET name = 'Quentin Blake', email = 'moved@x.example' WHERE id = $1", [row.id]);
+      expect(await emails('élo')).toEqual([]);
+      expect(await emails('renamed')).toEqual([]);
+      expect(await emails('quen')).toEqual(['moved@x.example']);
+      expect(await emails('moved@')).toEqual(['moved@x.example']);
+      // A change that does not touch email or name leaves the terms as they are.
+      await query(t.databaseUrl, "UPDATE users SET status = 'blocked' WHERE id = $1", [row.id]);
+      expect(await emails('blake')).toEqual(['moved@x.example']);
+      await query(t.databaseUrl, 'DELETE FROM users WHERE id = $1', [row.id]);
+      expect(await emails('quen')).toEqual([]);
+      expect(await query(t.databaseUrl, 'SELECT 1 FROM user_search_terms WHERE user_id = $1', [row.id])).toEqual([]);
+    });
+
+    it('a user renamed through the API is found by the new name only', async () => {
+      const user = await registerUser(t.http, { name: 'Horatio Nelson' });
+      expect((await walk({ q: 'horat', limit: 100 })).rows.map((r) => r.id)).toEqual([user.id]);
+      await t.http().patch('/api/v1/users/me').set(bearer(user.accessToken)).send({ name: 'Arthur Wellesley' }).expect(200);
+      expect((await walk({ q: 'horat', limit: 100 })).rows).toEqual([]);
+      expect((await walk({ q: 'welles', limit: 100 })).rows.map((r) => r.id)).toEqual([user.id]);
     });
   });
 
