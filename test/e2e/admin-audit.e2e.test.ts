@@ -87,6 +87,17 @@ describe('Admin: the audit log (e2e)', () => {
     expect(new Set(correlationOf('session.revoked'))).toEqual(new Set(['audit-demote', 'audit-sessions']));
   });
 
+  it('keeps a correlation id of the longest accepted length (128) whole, and a generated one when none is sent', async () => {
+    const user = await registerUser(t.http);
+    const long = `c${'x'.repeat(126)}z`;
+    await asAdmin(t.http().patch(`/api/v1/admin/users/${user.id}/status`), long).send({ status: 'blocked', reason: 'Long id' }).expect(200);
+    const generated = await t.http().patch(`/api/v1/admin/users/${user.id}/status`).set(bearer(admin.accessToken)).send({ status: 'active', reason: 'No id' }).expect(200);
+    const [blocked, reactivated] = (await walk({ targetId: user.id })).reverse();
+    expect(blocked.correlationId).toBe(long);
+    expect(reactivated.correlationId).toBe(generated.headers['x-correlation-id']);
+    expect(reactivated.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('a lifted suspension is written by the system', async () => {
     const user = await registerUser(t.http);
     await t.http().patch(`/api/v1/admin/users/${user.id}/status`).set(bearer(admin.accessToken)).send({ status: 'suspended', reason: 'Short', until: fromNow(60) }).expect(200);

@@ -1,3 +1,4 @@
+import { AdminService } from '../../src/modules/admin/admin.service.js';
 import { buildRegistration, registerUser } from '../factories/user.factory.js';
 import { bearer, bootstrapAdminEnv, claimsOf, createAdmin, expectProblem, signIn, signInAsAdmin } from '../utils/admin.js';
 import { outboxEvents } from '../utils/outbox.js';
@@ -140,6 +141,25 @@ describe('Admin: access, users, creation and stats (e2e)', () => {
     });
 
     type Change = (body: Record<string, unknown>) => Record<string, unknown>;
+    it('two creates of one email at once: one 201, one 409 EMAIL_TAKEN', async () => {
+      const body = { ...buildRegistration(), role: 'user' };
+      const responses = await Promise.all([create(body), create({ ...body, email: body.email.toUpperCase() })]);
+      expect(responses.map((r) => r.status).sort()).toEqual([201, 409]);
+      expectProblem(responses.find((r) => r.status === 409)!, 409, 'EMAIL_TAKEN');
+      expect(await query(t.databaseUrl, 'SELECT 1 FROM users WHERE email = $1', [body.email])).toHaveLength(1);
+    });
+
+    it('created by an operator (CLI), the account is verified already and gets no verification mail', async () => {
+      const body = { ...buildRegistration(), role: 'admin' as const };
+      const { status, body: user } = await t.app.get(AdminService).createUser({ type: 'cli' }, body);
+      expect([status, user.role, user.emailVerified]).toEqual([201, 'admin', true]);
+      expect((await outboxEvents(t.databaseUrl, user.id)).map((e) => e.name)).toEqual(['user.created']);
+      expect(await query(t.databaseUrl, 'SELECT actor_type, actor_id, action FROM audit_entries WHERE target_id = $1', [user.id])).toEqual([
+        { actor_type: 'cli', actor_id: null, action: 'user.created' },
+      ]);
+      await signIn(t, body.email, body.password);
+    });
+
     it.each<[string, Change, string[]]>([
       ['missing role', (b) => ({ ...b, role: undefined }), ['role']],
       ['bad role', (b) => ({ ...b, role: 'root' }), ['role']],
