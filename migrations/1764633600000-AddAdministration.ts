@@ -1,5 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The separators of searchWords() in src/modules/users/users-admin.queries.ts, as a PostgreSQL E'' regex (frozen here: a migration never changes). */
+const TERM_SEPARATORS_SQL = '[ \\t\\r\\n!-/:-@[-`{-~]+';
+
 export class AddAdministration1764633600000 implements MigrationInterface {
   name = 'AddAdministration1764633600000';
 
@@ -18,12 +21,13 @@ export class AddAdministration1764633600000 implements MigrationInterface {
         CONSTRAINT user_search_terms_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
       )`);
     await db.query(`CREATE INDEX user_search_terms_user_id_term_idx ON user_search_terms (user_id, term)`);
-    // Words split where the admin search splits its query (src/modules/users/users-admin.queries.ts).
+    // Words split at whitespace and ASCII punctuation only, exactly where the admin search splits
+    // its query (a class like [:alnum:] depends on the locale and splits some scripts inside words).
     await db.query(`
       CREATE FUNCTION user_search_terms_of(email varchar, name varchar) RETURNS varchar[]
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT array_agg(DISTINCT term) FROM (
-          SELECT email UNION ALL SELECT left(word, 254) FROM regexp_split_to_table(lower(name), '[^[:alnum:]]+') AS word WHERE word <> ''
+          SELECT email UNION ALL SELECT left(word, 254) FROM regexp_split_to_table(lower(name), E'${TERM_SEPARATORS_SQL}') AS word WHERE word <> ''
         ) terms (term)
       $$`);
     await db.query(`

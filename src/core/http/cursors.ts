@@ -52,8 +52,9 @@ export class Cursors {
     if (cursor === undefined) return undefined;
     const [payload, mac, extra] = cursor.split('.');
     if (!payload || !mac || extra !== undefined) throw invalid();
-    const given = Buffer.from(mac, 'base64url');
-    const expected = this.mac(scope, payload);
+    // The MAC's text, not its decoded bytes: base64url decoding skips stray characters and spare bits.
+    const given = Buffer.from(mac);
+    const expected = Buffer.from(this.mac(scope, payload).toString('base64url'));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
     const keyset = Buffer.from(payload, 'base64url').toString().split('\n');
     if (keyset.length !== shape.length || keyset.some((part, i) => !PART[shape[i]!].test(part))) throw invalid();

@@ -83,7 +83,11 @@ export class AuthService {
     if (this.hasher.needsRehash(user.passwordHash)) {
       await this.users.rehashPassword(user.id, await this.hasher.hash(dto.password));
     }
-    const { tokens, role } = await this.sessions.signIn(user.id, client);
+    const { tokens, role } = await this.sessions.signIn(user.id, client).catch((error: unknown) => {
+      // Blocked (or the like) by an admin between the password check and the sign-in.
+      if (error instanceof AppError) this.metrics.countLogin(OUTCOME_BY_CODE[error.code] ?? 'invalid_credentials');
+      throw error;
+    });
     this.metrics.countLogin('success');
     return { user: toUserResponse({ ...user, role }), ...tokens };
   }

@@ -9,7 +9,7 @@ import type { UserRole, UserStatus } from './user.entity.js';
 export interface AdminUserFilter {
   status?: UserStatus;
   role?: UserRole;
-  /** Lower-cased, trimmed: a prefix of the email, or of words of the name. */
+  /** Trimmed (lower-cased by the database, as the terms are): a prefix of the email, or of words of the name. */
   q?: string;
 }
 
@@ -25,9 +25,16 @@ export const BY_TERM: KeysetShape = ['text', 'uuid'];
 
 export const keysetShapeOf = (filter: AdminUserFilter): KeysetShape => (filter.q ? BY_TERM : NEWEST_FIRST);
 
-/** The words of q, split where user_search_terms_of() splits names (migration AddAdministration). */
+/**
+ * Whitespace and ASCII punctuation: where user_search_terms_of() (migration
+ * AddAdministration) splits names. Every other character, letters and marks
+ * of any script, belongs to a word on both sides, whatever the locale.
+ */
+const TERM_SEPARATORS = /[ \t\r\n!-/:-@[-`{-~]+/u;
+
+/** The words of q, split as names are split into search terms. */
 export function searchWords(q: string): string[] {
-  return q.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  return q.split(TERM_SEPARATORS).filter(Boolean);
 }
 
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -75,7 +82,7 @@ function termSearch(filter: AdminUserFilter, q: string, after: Keyset | undefine
   const param = (value: unknown) => `$${values.push(value)}`;
   const words = q.includes('@') ? [] : searchWords(q);
   const lead = words.length > 0 ? words[0]! : q;
-  const leadPrefix = param(likePrefix(lead));
+  const leadPrefix = `lower(${param(likePrefix(lead))})`;
   const where = [
     `t.term LIKE ${leadPrefix}`,
     `NOT EXISTS (SELECT 1 FROM user_search_terms d WHERE d.user_id = t.user_id AND d.term LIKE ${leadPrefix} AND d.term < t.term)`,
@@ -83,9 +90,9 @@ function termSearch(filter: AdminUserFilter, q: string, after: Keyset | undefine
   if (words.length > 1 || (words.length === 1 && words[0] !== q)) {
     // One probe of the user's few terms per candidate (an aggregate, so the planner cannot
     // turn it into a hash of every term in range); users are joined only for the rows returned.
-    const nameWords = words.map((word) => `bool_or(w.term LIKE ${param(likePrefix(word))} AND strpos(w.term, '@') = 0)`);
+    const nameWords = words.map((word) => `bool_or(w.term LIKE lower(${param(likePrefix(word))}) AND strpos(w.term, '@') = 0)`);
     where.push(
-      `(SELECT bool_or(w.term LIKE ${param(likePrefix(q))}) OR (${nameWords.join(' AND ')}) FROM user_search_terms w WHERE w.user_id = t.user_id)`,
+      `(SELECT bool_or(w.term LIKE lower(${param(likePrefix(q))})) OR (${nameWords.join(' AND ')}) FROM user_search_terms w WHERE w.user_id = t.user_id)`,
     );
   }
   if (filter.status) where.push(`u.status = ${param(filter.status)}`);

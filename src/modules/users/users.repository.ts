@@ -36,6 +36,9 @@ export interface LiftedSuspension {
   until: Date;
 }
 
+// All replicas must agree on it; only its holder lifts lapsed suspensions.
+const SUSPENSION_SWEEP_LOCK_ID = 727_001_005;
+
 /** Taken by every change that can shrink the set of active admins, so two of them cannot both pass the last-admin check. */
 const ADMIN_SET_LOCK_ID = 727_001_004;
 
@@ -134,6 +137,12 @@ export class UsersRepository {
   /** Serializes, until the caller's transaction ends, the changes that can take an active admin away. */
   async lockAdminSet(manager: EntityManager): Promise<void> {
     await manager.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_SET_LOCK_ID]);
+  }
+
+  /** Whether this transaction may lift suspensions now (false: another replica is at it). */
+  async tryLockSuspensionSweep(manager: EntityManager): Promise<boolean> {
+    const [row] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [SUSPENSION_SWEEP_LOCK_ID])) as { locked: boolean }[];
+    return row!.locked;
   }
 
   async countActiveAdmins(manager: EntityManager, exceptId: string): Promise<number> {

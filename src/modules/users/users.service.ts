@@ -23,8 +23,7 @@ const notFound = () => new AppError(ErrorCode.USER_NOT_FOUND, 404, 'No such user
 /** Profiles are read far more than written; a write invalidates, the TTL bounds any miss. */
 const PROFILE_TTL_MS = 60_000;
 const profileKey = (id: string) => `user:${id}`;
-// All replicas must agree on it; only its holder lifts lapsed suspensions.
-const SUSPENSION_SWEEP_LOCK_ID = 727_001_005;
+
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -104,10 +103,7 @@ export class UsersService implements OnApplicationBootstrap {
     let total = 0;
     for (;;) {
       const lifted = await this.users.transaction(async (manager) => {
-        const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [SUSPENSION_SWEEP_LOCK_ID])) as {
-          locked: boolean;
-        }[];
-        if (!locked) return [];
+        if (!(await this.users.tryLockSuspensionSweep(manager))) return [];
         return this.recordLifted(manager, this.users.liftLapsedSuspensions(manager, { limit: batchSize }));
       });
       await Promise.all(lifted.map(({ user }) => this.forget(user.id)));

@@ -10,8 +10,7 @@ import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../..
 export const SETTABLE_STATUSES = ['active', 'blocked', 'suspended'] as const;
 export type SettableStatus = (typeof SETTABLE_STATUSES)[number];
 
-const trimmed = (lowerCase = false) =>
-  Transform(({ value }) => (typeof value === 'string' ? (lowerCase ? value.trim().toLowerCase() : value.trim()) : value));
+const trimmed = () => Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
 
 const ReasonField = (required: boolean) => {
   const doc = { minLength: 1, maxLength: 500, example: 'Chargeback fraud, ticket #4821', description: 'Why; kept in the audit log' };
@@ -60,7 +59,7 @@ export class AdminUserQuery extends PageQuery {
     maxLength: 100,
     example: 'ada',
   })
-  @trimmed(true)
+  @trimmed()
   @IsOptional()
   @IsString()
   @MinLength(1, { message: 'must not be empty' })
