@@ -253,6 +253,20 @@ describe('Admin: status and role changes (e2e)', () => {
       expectProblem(await login(user), 403, 'ACCOUNT_BLOCKED');
     });
 
+    it('sign-ins and the sweep lifting the same lapsed suspensions at once lift each exactly once', async () => {
+      const users = await Promise.all(Array.from({ length: 4 }, () => registerUser(t.http)));
+      for (const user of users) await setStatus(user.id, { status: 'suspended', reason: 'Race', until: fromNow(60) }).expect(200);
+      for (const user of users) await lapse(t, user.id);
+      const [lifted, ...logins] = await Promise.all([t.app.get(UsersService).liftLapsedSuspensions(), ...users.map((user) => login(user))]);
+      expect(logins.map((r) => r.status)).toEqual(users.map(() => 200));
+      expect(lifted).toBeLessThanOrEqual(users.length);
+      for (const user of users) {
+        expect(await userRow(t, user.id)).toMatchObject({ status: 'active', status_until: null });
+        expect(await auditRows(t.databaseUrl, user.id, 'user.suspension_lifted')).toHaveLength(1);
+        expect((await outboxEvents(t.databaseUrl, user.id, 'user.status_changed')).filter((e) => e.payload.status === 'active')).toHaveLength(1);
+      }
+    });
+
     it('GET /users/:id (a cached profile) shows each change at once', async () => {
       const user = await registerUser(t.http);
       const seen = async () => {
@@ -290,6 +304,15 @@ describe('Admin: status and role changes (e2e)', () => {
       replica = await bootTestApp({ databaseUrl: t.databaseUrl, env: { REDIS_KEY_PREFIX: t.config.redisKeyPrefix, MAX_SUSPENSION_DAYS: '30' } });
     });
     afterAll(() => replica.close());
+
+    it('replicas sweeping at once lift each lapsed suspension once', async () => {
+      const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(t.http)));
+      for (const user of users) await setStatus(user.id, { status: 'suspended', reason: 'Two pods', until: fromNow(60) }).expect(200);
+      await query(t.databaseUrl, "UPDATE users SET status_until = now() - interval '1 second' WHERE id = ANY($1::uuid[])", [users.map((u) => u.id)]);
+      const sweeps = await Promise.all([t, replica, t, replica].map((app) => app.app.get(UsersService).liftLapsedSuspensions(2)));
+      expect(sweeps.reduce((a, b) => a + b, 0)).toBe(5);
+      for (const user of users) expect(await auditRows(t.databaseUrl, user.id, 'user.suspension_lifted')).toHaveLength(1);
+    });
 
     it.each([
       ['blocking', (id: string) => setStatus(id, { status: 'blocked', reason: 'Stolen account' }).expect(200)],
