@@ -16,6 +16,16 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import {
+  captureAdminPlans,
+  countLapsedSuspensions,
+  DEEP_PAGE,
+  login,
+  pickSeededUsers,
+  seedAdminDatabase,
+  sizeLabel,
+  walkToPage,
+} from './lib/admin.mjs';
 import { measureBcryptCeiling, threadPoolSize } from './lib/ceiling.mjs';
 import {
   countRedisKeys,
@@ -41,8 +51,8 @@ import {
   waitForOk,
   waitForQuietMachine,
 } from './lib/proc.mjs';
-import { formatTable } from './lib/report.mjs';
-import { API, selectScenarios } from './lib/scenarios.mjs';
+import { formatSizeComparison, formatTable } from './lib/report.mjs';
+import { ADMIN_SCENARIOS, API, selectScenarios } from './lib/scenarios.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
@@ -65,6 +75,10 @@ const PAUSE_MS = 1_000;
 const REQUEST_TIMEOUT_SECONDS = 10;
 /** Other work above this much CPU (100% = one core) during a run marks its numbers as unreliable. */
 const NOISY_PERCENT = 25;
+/** Enough seeded users that the login pool and the /users/me users never share one (about 93% are active users). */
+const MIN_ADMIN_USERS = 1_000;
+/** SUSPENSION_SWEEP_SECONDS of the admin phases' services: the seed's lapsed suspensions are lifted before the runs. */
+const ADMIN_SWEEP_SECONDS = 2;
 
 // ---------------------------------------------------------------- options
 
@@ -81,6 +95,7 @@ function readOptions(argv) {
       'ceiling-seconds': { type: 'string' },
       'quiet-wait': { type: 'string' },
       only: { type: 'string' },
+      'admin-users': { type: 'string' },
       quick: { type: 'boolean' },
       'keep-logs': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -99,6 +114,8 @@ function readOptions(argv) {
   --quiet-wait S        before each run, wait up to S s for
                         the machine to be quiet (0: never)  BENCH_QUIET_WAIT        (20; --quick: 5)
   --only a,b            scenario ids (or prefixes: login)  BENCH_ONLY
+  --admin-users a,b     database sizes of the admin         BENCH_ADMIN_USERS       (1000,1000000;
+                        scenarios (none: no admin phases)                            --quick: 1000,100000)
   --quick               smoke test settings                BENCH_QUICK=1
   --keep-logs           keep the service logs (path printed) BENCH_KEEP_LOGS=1
 Local services (defaults): BENCH_DATABASE_URL postgres://postgres@127.0.0.1:5432/postgres,
@@ -128,6 +145,7 @@ BENCH_ENV_<NAME>=value passes <NAME>=value to the service (e.g. BENCH_ENV_LOG_LE
     ceilingSeconds: int('ceiling-seconds', 'BENCH_CEILING_SECONDS', quick ? 2 : 5, 1, 60),
     quietWaitSeconds: int('quiet-wait', 'BENCH_QUIET_WAIT', quick ? 5 : 20, 0, 600),
     only: (flag('only', 'BENCH_ONLY') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    adminUsers: adminSizes(flag('admin-users', 'BENCH_ADMIN_USERS'), quick),
     keepLogs: Boolean(values['keep-logs']) || ['1', 'true', 'yes'].includes((env.BENCH_KEEP_LOGS ?? '').toLowerCase()),
     requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS,
     pauseBetweenRunsMs: PAUSE_MS,
@@ -145,6 +163,20 @@ BENCH_ENV_<NAME>=value passes <NAME>=value to the service (e.g. BENCH_ENV_LOG_LE
     if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) throw new Error(`${name} must point at this machine (got ${host})`);
   }
   return options;
+}
+
+/** --admin-users: a comma-separated list of database sizes (distinct), or "none". */
+function adminSizes(raw, quick) {
+  if (raw === undefined || raw.trim() === '') return quick ? [1_000, 100_000] : [1_000, 1_000_000];
+  if (raw.trim() === 'none') return [];
+  const sizes = raw.split(',').map((part) => part.trim().replace(/_/g, ''));
+  for (const size of sizes) {
+    const value = Number(size);
+    if (!Number.isInteger(value) || value < MIN_ADMIN_USERS || value > 10_000_000) {
+      throw new Error(`--admin-users takes sizes from ${MIN_ADMIN_USERS} to 10000000, comma-separated, or none (got "${size}")`);
+    }
+  }
+  return [...new Set(sizes.map(Number))].sort((a, b) => a - b);
 }
 
 // ---------------------------------------------------------------- cleanup
@@ -188,7 +220,7 @@ function progress(message) {
 
 // ---------------------------------------------------------------- service and references
 
-function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, keys, cost }) {
+function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, keys, cost, extra }) {
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -212,6 +244,7 @@ function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, key
     RATE_LIMIT_REFRESH_LIMIT: '1000000',
     // The seeded access tokens must outlive the whole run (the default is 15 min).
     ACCESS_TOKEN_TTL_SECONDS: '86400',
+    ...extra,
   };
   if (process.env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE;
   for (const [name, value] of Object.entries(process.env)) {
@@ -222,7 +255,7 @@ function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, key
 
 async function startService(phase, opts, shared) {
   const port = await freePort();
-  const logFile = join(created.logDir, `service-cost${phase.cost}.log`);
+  const logFile = join(created.logDir, phase.adminUsers ? `service-admin-${sizeLabel(phase.adminUsers)}.log` : `service-cost${phase.cost}.log`);
   const env = serviceEnv({
     port,
     databaseUrl: phase.databaseUrl,
@@ -231,14 +264,15 @@ async function startService(phase, opts, shared) {
     rabbitmqUrl: shared.rabbitmqUrl,
     keys: shared.keys,
     cost: phase.cost,
+    extra: phase.serviceEnv,
   });
-  const entry = spawnNode(`service (cost ${phase.cost})`, SERVICE_ENTRY, { cwd: ROOT, env, logFile });
+  const entry = spawnNode(`service (${phase.name})`, SERVICE_ENTRY, { cwd: ROOT, env, logFile });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForOk(`${url}${API}/health/ready`, entry, 120_000);
   } catch (error) {
     console.error(`--- last lines of ${logFile}:\n${tailFile(logFile)}`);
-    throw new Error(`service (cost ${phase.cost}) did not become ready: ${error.message}`, { cause: error });
+    throw new Error(`service (${phase.name}) did not become ready: ${error.message}`, { cause: error });
   }
   return { kind: 'service', label: 'service', url, pid: entry.child.pid, entry, logFile, nodeEnv: env.NODE_ENV };
 }
@@ -305,6 +339,86 @@ async function summarizeLog(logFile) {
     if (Number(level) >= 40 && summary.samples.length < 8) summary.samples.push(line.slice(0, 400));
   }
   return summary;
+}
+
+// ---------------------------------------------------------------- admin phases
+
+/**
+ * The service instances a run needs, in running order: one per BCRYPT_COST for
+ * the scenarios seeded through the API (key c<cost>, as before the admin
+ * scenarios), then one per admin database size (key a<size>).
+ */
+function planPhases(scenarios) {
+  const phases = [];
+  for (const scenario of scenarios) {
+    const key = scenario.adminUsers ? `a${scenario.adminUsers}` : `c${scenario.cost}`;
+    let phase = phases.find((p) => p.key === key);
+    if (!phase) {
+      const name = scenario.adminUsers ? `admin ${sizeLabel(scenario.adminUsers)}` : `cost ${scenario.cost}`;
+      phase = { key, name, cost: scenario.cost, adminUsers: scenario.adminUsers, scenarios: [] };
+      phases.push(phase);
+    }
+    phase.scenarios.push(scenario);
+  }
+  return phases;
+}
+
+/**
+ * Waits (bounded) until the service's suspension sweep has lifted the seed's
+ * lapsed suspensions and the service is idle again, so that work is not in
+ * the runs. Returns what it saw.
+ */
+async function waitForSweep(phase, service) {
+  const started = Date.now();
+  const lapsed = await countLapsedSuspensions(phase.databaseUrl);
+  let left = lapsed;
+  for (let i = 0; i < 600 && left > 0; i++) {
+    await sleep(500);
+    left = await countLapsedSuspensions(phase.databaseUrl);
+  }
+  await waitForIdle(service.pid);
+  const seconds = (Date.now() - started) / 1000;
+  progress(`${phase.name}: lapsed suspensions lifted by the service's sweep: ${lapsed - left} of ${lapsed} in ${seconds.toFixed(1)} s`);
+  return { lapsedAtStart: lapsed, left, seconds };
+}
+
+/**
+ * The admin's token (bootstrap admin from ADMIN_EMAIL), the walk to page
+ * 1,000, and seeded users: ME_TOKEN_USERS of them signed in for /users/me,
+ * opts.users others (never the same) for the login load.
+ */
+async function prepareAdminPhase(phase, service, opts) {
+  const started = Date.now();
+  const api = `${service.url}${API}`;
+  // The bootstrap admin is created at start; give a slow start a few seconds.
+  let token;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      token = await login(api, phase.admin.email, phase.admin.password);
+      break;
+    } catch (error) {
+      if (attempt >= 10) throw new Error(`${phase.name}: the bootstrap admin cannot sign in: ${error.message}`, { cause: error });
+      await sleep(1_000);
+    }
+  }
+  progress(`${phase.name}: walking ${DEEP_PAGE - 1} pages of GET /admin/users by nextCursor`);
+  const deepPage = await walkToPage(api, token, DEEP_PAGE);
+  progress(
+    `${phase.name}: reached page ${deepPage.page} in ${deepPage.seconds.toFixed(1)} s` +
+      `${deepPage.page < DEEP_PAGE ? ` (the last page: ${sizeLabel(phase.adminUsers)} users make fewer than ${DEEP_PAGE})` : ''}` +
+      `${deepPage.problems.length ? `; problems: ${deepPage.problems.join('; ')}` : ''}`,
+  );
+  const emails = await pickSeededUsers(phase.databaseUrl, ME_TOKEN_USERS + opts.users);
+  if (emails.length < ME_TOKEN_USERS + 1) throw new Error(`${phase.name}: only ${emails.length} seeded users can sign in`);
+  const users = emails.map((email) => ({ email, password: phase.seedPassword }));
+  const meTokens = [];
+  for (const user of users.slice(0, ME_TOKEN_USERS)) meTokens.push(await login(api, user.email, user.password));
+  return {
+    admin: { token, size: phase.adminUsers, deepPage },
+    users: users.slice(ME_TOKEN_USERS),
+    meTokens,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 // ---------------------------------------------------------------- runs
@@ -387,17 +501,29 @@ async function runTarget(scenario, ctx, target) {
   };
 }
 
+/** Admin results side by side: each admin scenario at every size (smallest first), after the other scenarios. */
+function orderForTable(scenarioResults) {
+  const order = new Map(ADMIN_SCENARIOS.map((scenario, i) => [scenario.id, i]));
+  const admin = scenarioResults.filter((r) => r.baseId);
+  admin.sort((a, b) => order.get(a.baseId) - order.get(b.baseId) || a.adminUsers - b.adminUsers);
+  return [...scenarioResults.filter((r) => !r.baseId), ...admin];
+}
+
 function buildRows(scenarioResults, ceilings) {
   const rows = [];
-  for (const result of scenarioResults) {
+  for (const result of orderForTable(scenarioResults)) {
     const service = result.targets.find((t) => t.kind === 'service');
     const reference = result.targets.find((t) => t.kind === 'reference');
     for (const target of result.targets) {
       for (const [name, load] of Object.entries(target.median.loads)) {
         const meta = result.loadMeta[name];
+        const id = result.baseId ? `${result.baseId} @${sizeLabel(result.adminUsers)}` : result.id;
         const row = {
-          scenario: result.id,
-          label: result.loadNames.length > 1 ? `${result.id}: ${name}` : result.id,
+          // Both sizes of an admin scenario are one group of the table.
+          scenario: result.baseId ?? result.id,
+          id: result.id,
+          adminUsers: result.adminUsers ?? null,
+          label: result.loadNames.length > 1 ? `${id}: ${name}` : id,
           title: result.title,
           load: name,
           target: target.label,
@@ -442,7 +568,7 @@ function buildRows(scenarioResults, ceilings) {
 
 async function main(opts) {
   const startedAt = new Date();
-  const scenarios = selectScenarios(opts.only);
+  const scenarios = selectScenarios(opts.only, opts.adminUsers);
   if (!existsSync(SERVICE_ENTRY)) throw new Error(`${SERVICE_ENTRY} is missing: run \`npm run build\` first (or \`npm run bench\`)`);
 
   const stamp = startedAt.toISOString().replace(/[-:T.Z]/g, '').slice(0, 14);
@@ -474,23 +600,60 @@ async function main(opts) {
   }
   const shared = { keys, rabbitmqUrl };
 
-  const costs = [...new Set(scenarios.map((s) => s.cost))];
+  const phases = planPhases(scenarios);
   const services = [];
   const ceilings = {};
   const scenarioResults = [];
+  const plans = [];
   const states = new Map(scenarios.map((s) => [s.id, {}]));
+  const resultsDir = join(BENCH_DIR, 'results');
+  const reportBase = join(resultsDir, startedAt.toISOString().replace(/:/g, '-'));
+  mkdirSync(resultsDir, { recursive: true });
 
-  for (const cost of costs) {
-    const phaseScenarios = scenarios.filter((s) => s.cost === cost);
-    const dbName = `user_service_bench_${runTag}_c${cost}`;
-    const phase = { cost, redisPrefix: `${created.redisPrefix}-c${cost}` };
+  for (const phase of phases) {
+    const { cost, scenarios: phaseScenarios } = phase;
+    const dbName = `user_service_bench_${runTag}_${phase.key}`;
+    phase.redisPrefix = `${created.redisPrefix}-${phase.key}`;
     phase.databaseUrl = await createDatabase(opts.databaseAdminUrl, dbName);
     created.databases.push(dbName);
-
-    progress(`cost ${cost}: starting the service (database ${dbName})`);
-    const service = await startService(phase, opts, shared);
-    const serviceInfo = { cost, database: dbName, nodeEnv: service.nodeEnv, redisKeyPrefix: phase.redisPrefix, rssAfterReadyMiB: rssMiB(service.pid) };
+    const serviceInfo = { cost, adminUsers: phase.adminUsers, database: dbName, redisKeyPrefix: phase.redisPrefix };
     services.push(serviceInfo);
+
+    if (phase.adminUsers) {
+      // Seeded before the service starts, as an operator would (npm run seed), by the same seed().
+      phase.admin = { email: `bench-admin-${runTag}@example.com`, password: `Bench-admin-${randomBytes(6).toString('hex')}-pw` };
+      phase.seedPassword = password;
+      phase.serviceEnv = {
+        ADMIN_EMAIL: phase.admin.email,
+        ADMIN_PASSWORD: phase.admin.password,
+        // The seed leaves lapsed suspensions; the sweep lifts them soon after start, before the runs.
+        SUSPENSION_SWEEP_SECONDS: String(ADMIN_SWEEP_SECONDS),
+      };
+      progress(`${phase.name}: seeding ${phase.adminUsers.toLocaleString('en')} users with the seed of npm run seed (database ${dbName})`);
+      let lastProgress = 0;
+      serviceInfo.seed = await seedAdminDatabase({
+        root: ROOT,
+        databaseUrl: phase.databaseUrl,
+        users: phase.adminUsers,
+        password,
+        cost,
+        onProgress: (done, total) => {
+          if (Date.now() - lastProgress > 10_000 || done === total) {
+            lastProgress = Date.now();
+            progress(`${phase.name}: seeded ${done.toLocaleString('en')} / ${total.toLocaleString('en')}`);
+          }
+        },
+      });
+      progress(
+        `${phase.name}: seeded in ${serviceInfo.seed.seconds.toFixed(1)} s (${Math.round(serviceInfo.seed.rowsPerSecond).toLocaleString('en')} users/s; ` +
+          `${serviceInfo.seed.preferences.toLocaleString('en')} preferences, ${serviceInfo.seed.auditEntries.toLocaleString('en')} audit entries)`,
+      );
+    }
+
+    progress(`${phase.name}: starting the service (database ${dbName})`);
+    const service = await startService(phase, opts, shared);
+    serviceInfo.nodeEnv = service.nodeEnv;
+    serviceInfo.rssAfterReadyMiB = rssMiB(service.pid);
 
     const references = {};
     for (const kind of new Set(phaseScenarios.map((s) => s.reference).filter(Boolean))) {
@@ -504,25 +667,38 @@ async function main(opts) {
       if (opts.quietWaitSeconds > 0) await waitForQuietMachine({ maxPercent: NOISY_PERCENT, maxMs: opts.quietWaitSeconds * 1000 });
       const measured = await measureBcryptCeiling(cost, opts.ceilingSeconds);
       progress(
-        `cost ${cost}: bcrypt ceiling ${when}: ${measured.perSecond.toFixed(1)} hashes/s ` +
+        `${phase.name}: bcrypt ceiling ${when}: ${measured.perSecond.toFixed(1)} hashes/s ` +
           `(${measured.concurrency} concurrent bcrypt.hash, ${measured.seconds.toFixed(1)} s, other CPU ${measured.otherCpuPercent?.toFixed(0)}%)`,
       );
       const ceiling = (ceilings[cost] ??= { cost, perSecond: 0, measurements: [] });
-      ceiling.measurements.push({ when, ...measured });
+      ceiling.measurements.push({ when: phase.adminUsers ? `${when} (${phase.name})` : when, ...measured });
       ceiling.perSecond = Math.max(...ceiling.measurements.map((m) => m.perSecond));
     };
-    if (needsCeiling) await measureCeiling('before');
 
-    progress(`cost ${cost}: seeding ${opts.users} users through POST /auth/register`);
-    const seedStart = Date.now();
-    const users = await seedUsers(service, phase, runTag, password, opts.users);
-    serviceInfo.seedSeconds = (Date.now() - seedStart) / 1000;
-    serviceInfo.rssAfterSeedMiB = rssMiB(service.pid);
-    progress(`cost ${cost}: seeded in ${serviceInfo.seedSeconds.toFixed(1)} s`);
-    const meTokens = users.slice(0, ME_TOKEN_USERS).map((user) => user.accessToken);
+    let users;
+    let meTokens;
+    let admin;
+    if (phase.adminUsers) {
+      serviceInfo.sweep = await waitForSweep(phase, service);
+      if (needsCeiling) await measureCeiling('before');
+      const prepared = await prepareAdminPhase(phase, service, opts);
+      ({ users, meTokens, admin } = prepared);
+      serviceInfo.setupSeconds = prepared.seconds;
+      serviceInfo.deepPage = { page: admin.deepPage.page, seconds: admin.deepPage.seconds, problems: admin.deepPage.problems };
+      serviceInfo.rssAfterSeedMiB = rssMiB(service.pid);
+    } else {
+      if (needsCeiling) await measureCeiling('before');
+      progress(`${phase.name}: seeding ${opts.users} users through POST /auth/register`);
+      const seedStart = Date.now();
+      users = await seedUsers(service, phase, runTag, password, opts.users);
+      serviceInfo.seedSeconds = (Date.now() - seedStart) / 1000;
+      serviceInfo.rssAfterSeedMiB = rssMiB(service.pid);
+      progress(`${phase.name}: seeded in ${serviceInfo.seedSeconds.toFixed(1)} s`);
+      meTokens = users.slice(0, ME_TOKEN_USERS).map((user) => user.accessToken);
+    }
 
     for (const scenario of phaseScenarios) {
-      const ctx = { opts, runTag, cost, users, meTokens, password, rabbitmqUrl, state: states.get(scenario.id) };
+      const ctx = { opts, runTag, cost, users, meTokens, password, rabbitmqUrl, state: states.get(scenario.id), admin };
       if (scenario.setup) await scenario.setup(ctx);
       const targets = [service];
       if (scenario.reference) targets.push(references[scenario.reference]);
@@ -531,6 +707,8 @@ async function main(opts) {
       for (const target of targets) results.push(await runTarget(scenario, ctx, target));
       scenarioResults.push({
         id: scenario.id,
+        baseId: scenario.baseId,
+        adminUsers: scenario.adminUsers,
         title: scenario.title,
         cost,
         loadNames: Object.keys(loadMeta),
@@ -540,6 +718,21 @@ async function main(opts) {
       });
     }
 
+    if (phase.adminUsers) {
+      // After the runs: the plans of a warm cache, as under load.
+      progress(`${phase.name}: EXPLAIN (ANALYZE, BUFFERS) of the admin queries`);
+      const captured = await captureAdminPlans({
+        root: ROOT,
+        databaseUrl: phase.databaseUrl,
+        keyset: admin.deepPage.keyset,
+        filePrefix: `${reportBase}.explain.`,
+        size: phase.adminUsers,
+      });
+      for (const plan of captured) {
+        progress(`${phase.name}: plan ${plan.name}: ${plan.rows} rows in ${plan.executionMs} ms, ${plan.scans.join('; ')}${plan.seqScanOnUsers ? '  <-- Seq Scan on users' : ''}`);
+      }
+      plans.push(...captured);
+    }
     if (needsCeiling) {
       await waitForIdle(service.pid);
       await measureCeiling('after');
@@ -567,12 +760,24 @@ async function main(opts) {
       `quiet wait ${opts.quietWaitSeconds} s; ` +
       `LOG_LEVEL=info; NODE_ENV=${services[0]?.nodeEnv}`,
   );
+  const logSummary = (info) =>
+    `log: ${info.log.requestLines} request lines, ${Object.entries(info.log.byLevel).map(([k, v]) => `${k} ${v}`).join(', ')}`;
   for (const info of services) {
-    out.push(
-      `service cost ${info.cost}: RSS ${info.rssAfterReadyMiB?.toFixed(0)} MiB after ready, ${info.rssAfterSeedMiB?.toFixed(0)} MiB after seeding ` +
-        `(${opts.users} users in ${info.seedSeconds?.toFixed(1)} s); log: ${info.log.requestLines} request lines, ` +
-        `${Object.entries(info.log.byLevel).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    );
+    if (info.adminUsers) {
+      out.push(
+        `service admin ${sizeLabel(info.adminUsers)} (cost ${info.cost}): ${info.adminUsers.toLocaleString('en')} users seeded by seed() in ${info.seed.seconds.toFixed(1)} s ` +
+          `(${Math.round(info.seed.rowsPerSecond).toLocaleString('en')} users/s, ANALYZE and VACUUM included; ` +
+          `${info.seed.preferences.toLocaleString('en')} preferences, ${info.seed.auditEntries.toLocaleString('en')} audit entries); ` +
+          `sweep lifted ${info.sweep.lapsedAtStart - info.sweep.left} lapsed suspensions in ${info.sweep.seconds.toFixed(1)} s; ` +
+          `page ${info.deepPage.page} reached in ${info.deepPage.seconds.toFixed(1)} s; ` +
+          `RSS ${info.rssAfterReadyMiB?.toFixed(0)} MiB after ready, ${info.rssAfterSeedMiB?.toFixed(0)} MiB after setup; ${logSummary(info)}`,
+      );
+    } else {
+      out.push(
+        `service cost ${info.cost}: RSS ${info.rssAfterReadyMiB?.toFixed(0)} MiB after ready, ${info.rssAfterSeedMiB?.toFixed(0)} MiB after seeding ` +
+          `(${opts.users} users in ${info.seedSeconds?.toFixed(1)} s); ${logSummary(info)}`,
+      );
+    }
   }
   for (const ceiling of Object.values(ceilings)) {
     const each = ceiling.measurements.map((m) => `${m.when} ${m.perSecond.toFixed(1)}/s (other CPU ${m.otherCpuPercent?.toFixed(0)}%)`).join(', ');
@@ -584,8 +789,33 @@ async function main(opts) {
   out.push('');
   out.push(formatTable(rows));
   out.push('');
-  for (const result of scenarioResults) out.push(`  ${result.id.padEnd(15)} ${result.title}${result.cost && result.loadNames.some((n) => result.loadMeta[n].ceiling) ? ` (BCRYPT_COST ${result.cost})` : ''}`);
+  const titled = new Set();
+  for (const result of scenarioResults) {
+    const id = result.baseId ?? result.id;
+    if (titled.has(id)) continue;
+    titled.add(id);
+    out.push(`  ${id.padEnd(18)} ${result.title}${result.cost && result.loadNames.some((n) => result.loadMeta[n].ceiling) ? ` (BCRYPT_COST ${result.cost})` : ''}`);
+  }
+  const adminRows = rows.filter((r) => r.adminUsers);
+  if (adminRows.length > 0) {
+    out.push('', 'admin scenarios by database size (service rows; the last columns: largest size vs smallest):', formatSizeComparison(adminRows));
+  }
+  if (plans.length > 0) {
+    out.push('', `EXPLAIN (ANALYZE, BUFFERS) of the admin queries, run after the scenarios (files ${reportBase}.explain.<size>.<query>.txt):`);
+    for (const plan of plans) {
+      out.push(
+        `  ${sizeLabel(plan.size).padStart(4)} ${plan.name.padEnd(20)} ${String(plan.rows).padStart(3)} rows ${String(plan.executionMs).padStart(9)} ms  ${plan.scans.join('; ')}` +
+          `${plan.seqScanOnUsers ? '   <-- SEQ SCAN ON USERS' : ''}${plan.note ? ` (${plan.note})` : ''}`,
+      );
+    }
+  }
   const notes = [];
+  const seqScans = plans.filter((plan) => plan.seqScanOnUsers);
+  if (seqScans.length > 0) {
+    notes.push(`Seq Scan on users in the plan of: ${seqScans.map((plan) => `${plan.name} @${sizeLabel(plan.size)}`).join(', ')}`);
+  } else if (plans.length > 0) {
+    notes.push('no plan of an admin query has a Seq Scan on users');
+  }
   const me = rows.find((r) => r.scenario === 'me' && r.target === 'service');
   const meUnder = rows.find((r) => r.scenario === 'me-under-login' && r.load === 'me');
   if (me && meUnder) notes.push(`GET /users/me p99 while login saturates hashing: ${meUnder.p99} ms (alone: ${me.p99} ms)`);
@@ -593,7 +823,7 @@ async function main(opts) {
     if (result.notes) notes.push(`${result.id}: ${JSON.stringify(result.notes)}`);
   }
   for (const info of services) {
-    for (const sample of info.log.samples) notes.push(`service cost ${info.cost} log: ${sample}`);
+    for (const sample of info.log.samples) notes.push(`service ${info.adminUsers ? `admin ${sizeLabel(info.adminUsers)}` : `cost ${info.cost}`} log: ${sample}`);
   }
   if (rows.some((r) => r.noisy)) {
     notes.unshift(`rows marked ! had other work on the machine above ${NOISY_PERCENT}% CPU during their median run: their numbers are not reliable, run again on a quiet machine`);
@@ -601,9 +831,7 @@ async function main(opts) {
   if (notes.length) out.push('', ...notes.map((n) => `note: ${n}`));
   out.push(`load average: ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end`);
 
-  const resultsDir = join(BENCH_DIR, 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${startedAt.toISOString().replace(/:/g, '-')}.json`);
+  const file = `${reportBase}.json`;
   const report = {
     runTag,
     startedAt: startedAt.toISOString(),
@@ -624,6 +852,7 @@ async function main(opts) {
       pauseBetweenRunsMs: opts.pauseBetweenRunsMs,
       quick: opts.quick,
       only: opts.only,
+      adminUsers: opts.adminUsers,
       scenarios: scenarios.map((s) => s.id),
       serviceEnv: {
         NODE_ENV: services[0]?.nodeEnv,
@@ -632,12 +861,14 @@ async function main(opts) {
         ACCESS_TOKEN_TTL_SECONDS: 86400,
         broker: rabbitmqUrl ? 'own vhost' : 'none',
         extra: Object.keys(process.env).filter((n) => n.startsWith('BENCH_ENV_')),
+        adminPhases: { ADMIN_EMAIL: 'bench-admin-<run>@example.com', SUSPENSION_SWEEP_SECONDS: ADMIN_SWEEP_SECONDS },
       },
     },
     ceilings,
     services,
     rows,
     scenarios: scenarioResults,
+    adminPlans: plans,
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   out.push(`results: ${file}`);
@@ -676,9 +907,13 @@ for (const event of ['uncaughtException', 'unhandledRejection']) {
 
 // Bounded in time as a whole: phases x (seeding + ceilings + every run) + a wide margin.
 // Per target: each run plus its quiet wait, pause and drain; per service: start, seeding, ceilings.
+// Per admin database: seeding (well under 10 s per 100,000 users here), the sweep, the walk, the plans.
+const plannedScenarios = selectScenarios(opts.only, opts.adminUsers);
+const plannedAdminSizes = [...new Set(plannedScenarios.map((s) => s.adminUsers).filter(Boolean))];
 const estimateSeconds =
-  selectScenarios(opts.only).length * 2 * ((opts.runs + 1) * (opts.duration + opts.quietWaitSeconds + 8)) +
-  2 * (opts.users * 0.5 + 2 * (opts.ceilingSeconds + opts.quietWaitSeconds) + 120);
+  plannedScenarios.length * 2 * ((opts.runs + 1) * (opts.duration + opts.quietWaitSeconds + 8)) +
+  2 * (opts.users * 0.5 + 2 * (opts.ceilingSeconds + opts.quietWaitSeconds) + 120) +
+  plannedAdminSizes.reduce((sum, size) => sum + size / 10_000 + 2 * (opts.ceilingSeconds + opts.quietWaitSeconds) + 180, 0);
 const limitSeconds = Math.max(600, Math.ceil(estimateSeconds * 2));
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${limitSeconds} s, giving up`);

@@ -1,11 +1,15 @@
 // The scenarios, in the order they run. Adding one = adding an object here.
 //
 // A scenario is:
-//   id         name for --only (a name that is no id selects the ids starting with "name-":
-//              "login" = login-12 and login-10)
+//   id         name for --only (a name that is no id selects the ids starting with "name-"
+//              or "name@": "login" = login-12 and login-10, "admin" = every admin scenario,
+//              "admin-list" = admin-list@1k and admin-list@1M)
 //   title      what the table shows
 //   cost       BCRYPT_COST of the service instance it runs against (each cost is
 //              its own service process and database, seeded with its own users)
+//   adminUsers only the admin scenarios (ADMIN_SCENARIOS below, one copy per
+//              --admin-users size): the database of that many users, seeded by
+//              `npm run seed`'s seed(), that they run against, with its own service
 //   reference  'health' | 'user' | undefined: the reference server it is also run against
 //   setup(ctx)                 optional, once before its first run
 //   loads(ctx, target)         the autocannon loads of one run, run concurrently;
@@ -15,8 +19,11 @@
 //   afterRun(ctx, target)      optional, right after every run (warm-up included)
 //   notes(ctx)                 optional, extra facts for the report (object)
 //
-// ctx: { opts, runTag, cost, users, meTokens, password, state } (state: a per-scenario scratch object)
+// ctx: { opts, runTag, cost, users, meTokens, password, state } (state: a per-scenario scratch object);
+//      admin scenarios also get ctx.admin: { token, size, deepPage: { page, path, keyset } }
 // target: { kind: 'service' | 'reference', label, url, pid }
+
+import { ADMIN_PAGE_SIZE, DEEP_PAGE, EMAIL_PREFIX, NAME_PREFIX, sizeLabel } from './admin.mjs';
 
 export const API = '/api/v1';
 
@@ -320,18 +327,100 @@ export const SCENARIOS = [
   //   calls it in place of runLoads (see runOnce there).
 ];
 
-/** A name selects the scenario with that id or, when there is none, every id starting with "name-". */
-function matches(name) {
-  const exact = SCENARIOS.some((s) => s.id === name);
-  return (scenario) => (exact ? scenario.id === name : scenario.id.startsWith(`${name}-`));
+/** The bcrypt cost of the admin phases: that of login-12, so admin-login compares with it. */
+export const ADMIN_COST = 12;
+
+/** GET of an admin route as the bootstrap admin (ADMIN_EMAIL), `path` after /api/v1. */
+function adminGetLoad(name, ctx, target, path) {
+  return {
+    name,
+    url: `${target.url}${API}${path}`,
+    connections: ctx.opts.connections,
+    options: { headers: { authorization: `Bearer ${ctx.admin?.token}` } },
+  };
+}
+
+const adminList = (query) => `/admin/users?limit=${ADMIN_PAGE_SIZE}${query}`;
+
+/**
+ * The admin scenarios, run once per --admin-users size, each copy against the
+ * database of that size (its own service). Ids are `<id>@<size>`
+ * (admin-list@1k, admin-list@1M); the table puts the sizes of one scenario
+ * next to each other.
+ */
+export const ADMIN_SCENARIOS = [
+  {
+    id: 'admin-list',
+    title: `GET /admin/users?limit=${ADMIN_PAGE_SIZE} (first page)`,
+    loads: (ctx, target) => [adminGetLoad('list', ctx, target, adminList(''))],
+  },
+  {
+    id: 'admin-page1000',
+    title: `GET /admin/users, page ${DEEP_PAGE.toLocaleString('en')} (cursor from walking ${DEEP_PAGE - 1} pages in setup)`,
+    loads: (ctx, target) => [adminGetLoad('page', ctx, target, ctx.admin?.deepPage.path ?? adminList(''))],
+    notes: (ctx) => ({ pageLoaded: ctx.admin.deepPage.page, walkSeconds: ctx.admin.deepPage.seconds, problems: ctx.admin.deepPage.problems }),
+  },
+  {
+    id: 'admin-search-name',
+    title: `GET /admin/users?q=${NAME_PREFIX} (name word prefix)`,
+    loads: (ctx, target) => [adminGetLoad('search', ctx, target, adminList(`&q=${NAME_PREFIX}`))],
+  },
+  {
+    id: 'admin-search-email',
+    title: `GET /admin/users?q=${EMAIL_PREFIX} (email prefix)`,
+    loads: (ctx, target) => [adminGetLoad('search', ctx, target, adminList(`&q=${encodeURIComponent(EMAIL_PREFIX)}`))],
+  },
+  {
+    id: 'admin-status',
+    title: 'GET /admin/users?status=suspended',
+    loads: (ctx, target) => [adminGetLoad('status', ctx, target, adminList('&status=suspended'))],
+  },
+  {
+    id: 'admin-stats',
+    title: 'GET /admin/stats',
+    loads: (ctx, target) => [adminGetLoad('stats', ctx, target, '/admin/stats')],
+  },
+  {
+    id: 'admin-login',
+    title: 'POST /auth/login as seeded users (seed password)',
+    loads: (ctx, target) => [loginLoad(ctx, target)],
+  },
+  {
+    id: 'admin-me',
+    title: 'GET /users/me as seeded users (tokens from logins in setup)',
+    loads: (ctx, target) => [meLoad(ctx, target)],
+  },
+];
+
+/** Every scenario of a run: SCENARIOS, then ADMIN_SCENARIOS once per admin size (smallest first). */
+export function allScenarios(adminSizes = []) {
+  const admin = [...adminSizes]
+    .sort((a, b) => a - b)
+    .flatMap((size) =>
+      ADMIN_SCENARIOS.map((scenario) => ({
+        ...scenario,
+        id: `${scenario.id}@${sizeLabel(size)}`,
+        baseId: scenario.id,
+        cost: ADMIN_COST,
+        adminUsers: size,
+      })),
+    );
+  return [...SCENARIOS, ...admin];
+}
+
+/** A name selects the scenario with that id or, when there is none, every id starting with "name-" or "name@". */
+function matches(name, scenarios) {
+  const exact = scenarios.some((s) => s.id === name);
+  return (scenario) => (exact ? scenario.id === name : scenario.id.startsWith(`${name}-`) || scenario.id.startsWith(`${name}@`));
 }
 
 /** The scenarios --only names (all when it names none), in their running order. */
-export function selectScenarios(only) {
-  if (!only || only.length === 0) return SCENARIOS;
-  const unknown = only.filter((name) => !SCENARIOS.some(matches(name)));
+export function selectScenarios(only, adminSizes = []) {
+  const scenarios = allScenarios(adminSizes);
+  if (!only || only.length === 0) return scenarios;
+  const unknown = only.filter((name) => !scenarios.some(matches(name, scenarios)));
   if (unknown.length > 0) {
-    throw new Error(`unknown scenario(s): ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+    throw new Error(`unknown scenario(s): ${unknown.join(', ')} (known: ${scenarios.map((s) => s.id).join(', ')})`);
   }
-  return SCENARIOS.filter((scenario) => only.some((name) => matches(name)(scenario)));
+  return scenarios.filter((scenario) => only.some((name) => matches(name, scenarios)(scenario)));
 }
