@@ -216,6 +216,13 @@ describe('Admin: the audit log (e2e)', () => {
       expect.objectContaining({ action: 'user.status_changed', reason: 'Secret-moderation-note', createdAt: expect.any(String) }),
       expect.objectContaining({ action: 'user.status_changed', reason: 'Another-secret-note' }),
     ]);
+    // What was done and why, not the acting admin's id, address or browser (their data, not the user's).
+    for (const entry of exported.body.auditEntries) {
+      expect(Object.keys(entry).sort()).toEqual(['action', 'actorType', 'after', 'before', 'createdAt', 'id', 'reason']);
+      expect(entry.actorType).toBe('user');
+    }
+    expect(exported.body.auditEntries[0].after).toMatchObject({ status: 'suspended', statusUntil: suspend.until });
+    expect(JSON.stringify(exported.body.auditEntries)).not.toContain(admin.id);
     // Another user's export holds none of it.
     const stranger = await registerUser(t.http);
     const theirs = await t.http().get('/api/v1/users/me/export').set(bearer(stranger.accessToken)).expect(200);

@@ -240,15 +240,15 @@ describe('AccountService', () => {
       const entry: AuditRecord = {
         id: 'a1',
         actorType: 'user',
-        actorId: 'admin-1',
+        actorId: 'admin-1 (not exported)',
         action: 'user.status_changed',
         targetId: user.userId,
         reason: 'spam',
-        ip: '198.51.100.1',
+        ip: '198.51.100.1 (not exported)',
         userAgent: 'admin-console (not exported)',
         correlationId: 'corr-not-exported',
-        before: { status: 'active', internal: 'not exported' },
-        after: { status: 'blocked', internal: 'not exported' },
+        before: { status: 'active' },
+        after: { status: 'blocked' },
         createdAt: '2026-01-04T00:00:00.000Z',
       };
       users.getProfile.mockResolvedValue(profile);
@@ -289,7 +289,15 @@ describe('AccountService', () => {
           },
         ],
         auditEntries: [
-          { id: 'a1', actorId: 'admin-1', action: 'user.status_changed', reason: 'spam', ip: '198.51.100.1', createdAt: '2026-01-04T00:00:00.000Z' },
+          {
+            id: 'a1',
+            actorType: 'user',
+            action: 'user.status_changed',
+            reason: 'spam',
+            before: { status: 'active' },
+            after: { status: 'blocked' },
+            createdAt: '2026-01-04T00:00:00.000Z',
+          },
         ],
       });
       expect(Date.parse(exported.exportedAt)).toBeGreaterThanOrEqual(before);

@@ -89,7 +89,16 @@ export class AccountService {
         ip: s.ip,
         userAgent: s.userAgent,
       })),
-      auditEntries: auditEntries.map(({ id, actorId, action, reason, ip, createdAt }) => ({ id, actorId, action, reason, ip, createdAt })),
+      // What was done to the account and why; not who did it from where (the admin's own data).
+      auditEntries: auditEntries.map(({ id, actorType, action, reason, before, after, createdAt }) => ({
+        id,
+        actorType,
+        action,
+        reason,
+        before,
+        after,
+        createdAt,
+      })),
     };
   }
 }

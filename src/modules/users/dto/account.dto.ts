@@ -22,10 +22,14 @@ export class ExportedSession {
 
 export class ExportedAuditEntry {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ type: String, format: 'uuid', nullable: true }) actorId!: string | null;
+  @ApiProperty({ enum: ['user', 'cli', 'system'], description: 'user: an admin; cli: an operator; system: the service (a suspension that ended)' })
+  actorType!: string;
   @ApiProperty({ example: 'user.status_changed' }) action!: string;
   @ApiProperty({ type: String, nullable: true }) reason!: string | null;
-  @ApiProperty({ type: String, nullable: true }) ip!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, example: { status: 'active' } })
+  before!: Record<string, unknown> | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, example: { status: 'suspended' } })
+  after!: Record<string, unknown> | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 
