@@ -449,7 +449,9 @@ async function runOnce(scenario, ctx, target, duration) {
   // Nobody but this run should stop it; if something did, the numbers are void.
   if (target.entry.exited) {
     console.error(`--- last lines of ${target.logFile}:\n${tailFile(target.logFile, 10)}`);
-    throw new Error(`${target.label} (pid ${target.pid}) exited during ${scenario.id} (${target.entry.exit}); no numbers from it`);
+    // The service exits 0 only from its SIGTERM/SIGINT handler, and this harness signals it only after the phase.
+    const outside = ['code 0', 'SIGTERM', 'SIGINT', 'SIGKILL'].includes(target.entry.exit) ? ': stopped from outside this run (a signal)' : '';
+    throw new Error(`${target.label} (pid ${target.pid}) exited during ${scenario.id} (${target.entry.exit}${outside}); no numbers from it`);
   }
   if (scenario.afterRun) await scenario.afterRun(ctx, target);
   await sleep(PAUSE_MS);
