@@ -1,3 +1,4 @@
+import type { AuditRecord } from '../../src/modules/audit/audit.service.js';
 import { AdminService } from '../../src/modules/admin/admin.service.js';
 import { UsersService } from '../../src/modules/users/users.service.js';
 import { buildRegistration, registerUser } from '../factories/user.factory.js';
@@ -5,20 +6,8 @@ import { bearer, createAdmin, expectProblem, fromNow, signIn } from '../utils/ad
 import { outboxEvents } from '../utils/outbox.js';
 import { bootTestApp, query, type TestApp } from '../utils/test-app.js';
 
-interface Entry {
-  id: string;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  targetId: string | null;
-  reason: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  correlationId: string | null;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  createdAt: string;
-}
+/** An entry as GET /admin/audit-log returns it. */
+type Entry = AuditRecord;
 
 const LOCAL_IP = expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
 const CONTRACT_USER_FIELDS = ['createdAt', 'email', 'emailVerified', 'id', 'mobile', 'name', 'role', 'status', 'updatedAt'];

@@ -17,6 +17,15 @@ export type Keyset = string[];
 /** What each part of a keyset must look like, checked again when a cursor comes back. */
 export type KeysetShape = ('timestamp' | 'uuid' | 'text')[];
 
+/**
+ * The rows of a query that asked for one row beyond the page, each with its
+ * `keyset` column: the page, and the keyset the next page starts after (none on the last page).
+ */
+export function pageOf<Row extends Record<string, unknown>>(rows: Row[], limit: number): { page: Row[]; next?: Keyset } {
+  const page = rows.slice(0, limit);
+  return { page, next: rows.length > limit ? (page.at(-1)!.keyset as Keyset) : undefined };
+}
+
 const PART = {
   timestamp: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/,
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,

@@ -74,6 +74,30 @@ export class IdempotencyService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** The request to make idempotent, or undefined without a key; an unusable key is a 400. */
+  static request(scope: string, key: string | undefined, body: unknown): IdempotentRequest | undefined {
+    if (key === undefined) return undefined;
+    IdempotencyService.assertValidKey(key);
+    return { scope, key, body };
+  }
+
+  /**
+   * Does the work once per key, in the caller's transaction: a faithful repeat
+   * gets the stored first answer instead. Without a request, just does the work.
+   */
+  async once<T>(
+    manager: EntityManager,
+    request: IdempotentRequest | undefined,
+    work: () => Promise<StoredResponse<T>>,
+  ): Promise<StoredResponse<T>> {
+    if (!request) return work();
+    const replay = await this.claim<T>(manager, request);
+    if (replay) return replay;
+    const response = await work();
+    await this.complete(manager, request, response);
+    return response;
+  }
+
   /** Claims the key, or returns the first response when this is a faithful repeat. */
   async claim<T>(manager: EntityManager, request: IdempotentRequest): Promise<StoredResponse<T> | undefined> {
     const body = canonicalJson(request.body);

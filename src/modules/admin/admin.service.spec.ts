@@ -4,7 +4,7 @@ import { PasswordHasher } from '../../core/auth/password-hasher.js';
 import { generateRsaKeyPair, SigningKeys } from '../../core/auth/signing-keys.js';
 import { loadConfig } from '../../core/config/config.js';
 import { Cursors } from '../../core/http/cursors.js';
-import type { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
+import { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
 import { type AuditActor, type AuditEntry, type AuditRecord, type AuditService, CLI_ACTOR } from '../audit/audit.service.js';
 import type { AccountRecoveryService } from '../auth/account-recovery.service.js';
 import { SessionEntity } from '../auth/session.entity.js';
@@ -57,7 +57,7 @@ describe('AdminService', () => {
   let sessions: { endWithin: jest.Mock; refuseAccessTokens: jest.Mock; listActiveOf: jest.Mock };
   let audit: { record: jest.Mock<Promise<void>, [unknown, AuditEntry]>; list: jest.Mock };
   let recovery: { requestVerification: jest.Mock };
-  let idempotency: { claim: jest.Mock; complete: jest.Mock };
+  let idempotency: { claim: jest.Mock; complete: jest.Mock; once: IdempotencyService['once'] };
   let cursors: { encode: jest.Mock; decode: jest.Mock };
   let service: AdminService;
 
@@ -98,6 +98,8 @@ describe('AdminService', () => {
     idempotency = {
       claim: jest.fn(async () => (step('claim'), undefined)),
       complete: jest.fn(async () => void step('complete')),
+      // The real once() over the mocked claim() and complete().
+      once: IdempotencyService.prototype.once,
     };
     cursors = { encode: jest.fn(), decode: jest.fn() };
     service = new AdminService(

@@ -96,37 +96,31 @@ export class AdminService {
    * (CLI) it is verified already, like the bootstrap admin.
    */
   async createUser(actor: AuditActor, dto: CreateUserDto, idempotencyKey?: string): Promise<StoredResponse<AdminUserResponse>> {
-    if (idempotencyKey !== undefined) IdempotencyService.assertValidKey(idempotencyKey);
-    const passwordHash = await this.hasher.hash(dto.password);
     // Per admin: keys of different admins never meet.
-    const request =
-      idempotencyKey === undefined ? undefined : { scope: `POST /admin/users ${actorKey(actor)}`, key: idempotencyKey, body: dto };
+    const request = IdempotencyService.request(`POST /admin/users ${actorKey(actor)}`, idempotencyKey, dto);
+    const passwordHash = await this.hasher.hash(dto.password);
     const byOperator = actor.type === 'cli';
 
-    return this.users.transaction(async (manager) => {
-      if (request) {
-        const replay = await this.idempotency.claim<AdminUserResponse>(manager, request);
-        if (replay) return replay;
-      }
-      const user = await this.users.create(manager, {
-        email: dto.email,
-        passwordHash,
-        name: dto.name,
-        mobile: dto.mobile ?? null,
-        role: dto.role,
-        emailVerified: byOperator,
-      });
-      if (!byOperator) await this.recovery.requestVerification(manager, user);
-      await this.audit.record(manager, {
-        actor,
-        action: 'user.created',
-        targetId: user.id,
-        after: { email: user.email, name: user.name, role: user.role, status: user.status, emailVerified: user.emailVerified },
-      });
-      const response = { status: 201, body: toAdminUserResponse(user) };
-      if (request) await this.idempotency.complete(manager, request, response);
-      return response;
-    });
+    return this.users.transaction((manager) =>
+      this.idempotency.once(manager, request, async () => {
+        const user = await this.users.create(manager, {
+          email: dto.email,
+          passwordHash,
+          name: dto.name,
+          mobile: dto.mobile ?? null,
+          role: dto.role,
+          emailVerified: byOperator,
+        });
+        if (!byOperator) await this.recovery.requestVerification(manager, user);
+        await this.audit.record(manager, {
+          actor,
+          action: 'user.created',
+          targetId: user.id,
+          after: { email: user.email, name: user.name, role: user.role, status: user.status, emailVerified: user.emailVerified },
+        });
+        return { status: 201, body: toAdminUserResponse(user) };
+      }),
+    );
   }
 
   /**

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 
-import type { Keyset } from '../../core/http/cursors.js';
+import { type Keyset, pageOf } from '../../core/http/cursors.js';
 import { RequestContext } from '../../core/logging/request-context.js';
 import { type AuditLogFilter, auditLogQuery } from './audit-log.queries.js';
 
@@ -101,13 +101,8 @@ export class AuditService {
   /** A page of the log, newest first, and the keyset of the next page if there is one. */
   async list(filter: AuditLogFilter, after: Keyset | undefined, limit: number): Promise<{ entries: AuditRecord[]; next?: Keyset }> {
     const { text, values } = auditLogQuery(filter, after, limit);
-    const rows = (await this.dataSource.query(text, values)) as Record<string, unknown>[];
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      entries: page.map(toRecord),
-      next: rows.length > limit && last ? (last.keyset as Keyset) : undefined,
-    };
+    const { page, next } = pageOf((await this.dataSource.query(text, values)) as Record<string, unknown>[], limit);
+    return { entries: page.map(toRecord), next };
   }
 
   /** Entries about a user (as the target), oldest first: for the user's export. */

@@ -6,7 +6,7 @@ import type { EntityManager } from 'typeorm';
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
 import { loadConfig } from '../../core/config/config.js';
 import { AppError } from '../../core/errors/app-error.js';
-import type { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
+import { IdempotencyService } from '../../core/idempotency/idempotency.service.js';
 import type { MetricsService } from '../../core/metrics/metrics.service.js';
 import type { UserStatus } from '../users/user.entity.js';
 import type { UsersService } from '../users/users.service.js';
@@ -54,7 +54,7 @@ function userWith(overrides: { status?: UserStatus; statusUntil?: Date | null; p
 describe('AuthService', () => {
   let users: { findForPasswordCheck: jest.Mock; reactivate: jest.Mock; rehashPassword: jest.Mock; create: jest.Mock };
   let sessions: { transaction: jest.Mock; start: jest.Mock; signIn: jest.Mock; end: jest.Mock };
-  let idempotency: { claim: jest.Mock; complete: jest.Mock };
+  let idempotency: { claim: jest.Mock; complete: jest.Mock; once: IdempotencyService['once'] };
   let metrics: { countLogin: jest.Mock };
   let recovery: { requestVerification: jest.Mock };
   let verify: jest.SpiedFunction<PasswordHasher['verify']>;
@@ -73,7 +73,12 @@ describe('AuthService', () => {
       signIn: jest.fn().mockResolvedValue({ tokens: issued, role: 'user' }),
       end: jest.fn().mockResolvedValue([]),
     };
-    idempotency = { claim: jest.fn().mockResolvedValue(undefined), complete: jest.fn().mockResolvedValue(undefined) };
+    // The real once() over mocked claim() and complete().
+    idempotency = {
+      claim: jest.fn().mockResolvedValue(undefined),
+      complete: jest.fn().mockResolvedValue(undefined),
+      once: IdempotencyService.prototype.once,
+    };
     metrics = { countLogin: jest.fn() };
     recovery = { requestVerification: jest.fn().mockResolvedValue(undefined) };
     verify = jest.spyOn(hasher, 'verify');

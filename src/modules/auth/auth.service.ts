@@ -37,27 +37,22 @@ export class AuthService {
    * transaction (and, with an Idempotency-Key, the stored answer).
    */
   async register(dto: RegisterDto, client: ClientInfo, idempotencyKey?: string): Promise<StoredResponse<AuthResponse>> {
-    if (idempotencyKey !== undefined) IdempotencyService.assertValidKey(idempotencyKey);
+    const request = IdempotencyService.request('POST /auth/register', idempotencyKey, dto);
     const passwordHash = await this.hasher.hash(dto.password);
-    const request = idempotencyKey === undefined ? undefined : { scope: 'POST /auth/register', key: idempotencyKey, body: dto };
 
-    return this.sessions.transaction(async (manager) => {
-      if (request) {
-        const replay = await this.idempotency.claim<AuthResponse>(manager, request);
-        if (replay) return replay;
-      }
-      const user = await this.users.create(manager, {
-        email: dto.email,
-        passwordHash,
-        name: dto.name,
-        mobile: dto.mobile ?? null,
-      });
-      await this.recovery.requestVerification(manager, user);
-      const tokens = await this.sessions.start(manager, user, client);
-      const response = { status: 201, body: { user: toUserResponse(user), ...tokens } };
-      if (request) await this.idempotency.complete(manager, request, response);
-      return response;
-    });
+    return this.sessions.transaction((manager) =>
+      this.idempotency.once(manager, request, async () => {
+        const user = await this.users.create(manager, {
+          email: dto.email,
+          passwordHash,
+          name: dto.name,
+          mobile: dto.mobile ?? null,
+        });
+        await this.recovery.requestVerification(manager, user);
+        const tokens = await this.sessions.start(manager, user, client);
+        return { status: 201, body: { user: toUserResponse(user), ...tokens } };
+      }),
+    );
   }
 
   /**

@@ -4,7 +4,7 @@ import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
-import type { Keyset } from '../../core/http/cursors.js';
+import { type Keyset, pageOf } from '../../core/http/cursors.js';
 import { USER_ROLES, USER_STATUSES, UserEntity, type UserRole, type UserStatus } from './user.entity.js';
 import { ADMIN_STATS_QUERY, type AdminUserFilter, adminUserSearchQuery } from './users-admin.queries.js';
 
@@ -156,13 +156,8 @@ export class UsersRepository {
   /** One page of the admin search (newest first) and the keyset of the next page, if any. */
   async searchForAdmin(filter: AdminUserFilter, after: Keyset | undefined, limit: number): Promise<{ users: UserEntity[]; next?: Keyset }> {
     const { text, values } = adminUserSearchQuery(filter, after, limit);
-    const rows = (await this.users.manager.query(text, values)) as Record<string, unknown>[];
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      users: page.map(toUser),
-      next: rows.length > limit && last ? (last.keyset as Keyset) : undefined,
-    };
+    const { page, next } = pageOf((await this.users.manager.query(text, values)) as Record<string, unknown>[], limit);
+    return { users: page.map(toUser), next };
   }
 
   async countByStatusAndRole(): Promise<UserStats> {
