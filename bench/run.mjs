@@ -240,7 +240,8 @@ function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, key
     // The config caps limits at 1,000,000 per window: far beyond what a run sends.
     RATE_LIMIT_REGISTER_LIMIT: '1000000',
     RATE_LIMIT_LOGIN_LIMIT: '1000000',
-    RATE_LIMIT_LOGIN_ACCOUNT_LIMIT: '1000000',
+    LOGIN_LOCKOUT_FAILURES: '1000000',
+    LOGIN_ACCOUNT_LOCKOUT_FAILURES: '1000000',
     RATE_LIMIT_REFRESH_LIMIT: '1000000',
     // The seeded access tokens must outlive the whole run (the default is 15 min).
     ACCESS_TOKEN_TTL_SECONDS: '86400',

@@ -27,7 +27,8 @@ export interface AppOptions {
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    // A hop count is a Fastify option its adapter's type leaves out.
+    trustProxy: config.trustProxy as boolean | string[],
     genReqId: correlationIdFor,
     requestIdHeader: false,
     logger: false,

@@ -39,7 +39,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       redisKeyPrefix: 'user-service',
       rabbitmqUrl: undefined,
-      messaging: { eventsExchange: 'user.events', serviceQueue: 'user-service', outboxRetentionSeconds: 7 * 86_400 },
+      messaging: { eventsExchange: 'user.events', serviceQueue: 'user-service', outboxRetentionSeconds: 7 * 86_400, outboxLeaseSeconds: 30 },
       logLevel: 'info',
       trustProxy: false,
       bodyLimitBytes: 16_384,
@@ -70,12 +70,26 @@ describe('loadConfig', () => {
     });
   });
 
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['127.0.0.1', ['127.0.0.1']],
+  ])('reads TRUST_PROXY=%s', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it('says why TRUST_PROXY=true is refused', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/would believe any X-Forwarded-For/);
+  });
+
   it('reads given values, treating blank ones as unset', () => {
     const config = loadConfig({
       NODE_ENV: 'test',
       PORT: '8080',
       HOST: '  ',
-      TRUST_PROXY: 'YES',
+      TRUST_PROXY: ' 10.0.0.0/8, 192.168.1.7 ,fd00::/8,loopback',
       BCRYPT_COST: '4',
       LOG_LEVEL: 'debug',
       DATABASE_URL: 'postgresql://localhost/users',
@@ -89,12 +103,13 @@ describe('loadConfig', () => {
       MAX_SESSIONS_PER_USER: '3',
       MAX_SUSPENSION_DAYS: '30',
       SUSPENSION_SWEEP_SECONDS: '5',
+      OUTBOX_LEASE_SECONDS: '3',
     });
 
     expect(config.nodeEnv).toBe('test');
     expect(config.port).toBe(8080);
     expect(config.host).toBe('0.0.0.0');
-    expect(config.trustProxy).toBe(true);
+    expect(config.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'loopback']);
     expect(config.bcryptCost).toBe(4);
     expect(config.logLevel).toBe('debug');
     expect(config.databaseUrl).toBe('postgresql://localhost/users');
@@ -107,6 +122,7 @@ describe('loadConfig', () => {
     });
     expect(config.session.maxPerUser).toBe(3);
     expect(config.messaging.eventsExchange).toBe('staging.user.events');
+    expect(config.messaging.outboxLeaseSeconds).toBe(3);
     expect(config.tokens.passwordResetTtlSeconds).toBe(600);
     expect(config.rateLimits.passwordForgotPerAccount).toEqual({ limit: 2, windowSeconds: 3_600 });
   });
@@ -120,6 +136,11 @@ describe('loadConfig', () => {
     ['BCRYPT_COST', '16'],
     ['LOG_LEVEL', 'loud'],
     ['TRUST_PROXY', 'maybe'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', '11'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.300'],
+    ['TRUST_PROXY', '10.0.0.0/8/1'],
     ['DATABASE_URL', 'mysql://localhost/users'],
     ['DATABASE_URL', 'not a url'],
     ['REDIS_URL', 'http://cache:6379'],
@@ -131,6 +152,8 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_LOGIN_ACCOUNT_WINDOW_SECONDS', '86401'],
     ['IDEMPOTENCY_TTL_SECONDS', '59'],
     ['OUTBOX_RETENTION_SECONDS', '59'],
+    ['OUTBOX_LEASE_SECONDS', '2'],
+    ['OUTBOX_LEASE_SECONDS', '601'],
     ['EMAIL_VERIFICATION_TTL_SECONDS', '59'],
     ['PASSWORD_RESET_TTL_SECONDS', '86401'],
     ['RATE_LIMIT_PASSWORD_CHANGE_LIMIT', '0'],

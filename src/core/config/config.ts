@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -26,9 +27,15 @@ export interface AppConfig {
     serviceQueue: string;
     /** Published outbox rows are kept this long, then pruned. */
     outboxRetentionSeconds: number;
+    /** A relay leader cut off from the database loses its lock after this long, so another replica takes over. */
+    outboxLeaseSeconds: number;
   };
   logLevel: string;
-  trustProxy: boolean;
+  /**
+   * Which peers may set X-Forwarded-For: none (false), the nearest N hops, or
+   * the listed addresses and CIDRs. Never every hop: clients write that header.
+   */
+  trustProxy: false | number | string[];
   bodyLimitBytes: number;
   bcryptCost: number;
   jwt: {
@@ -49,13 +56,23 @@ export interface AppConfig {
   rateLimits: {
     register: RateLimitRule;
     login: RateLimitRule;
-    loginPerAccount: RateLimitRule;
     refresh: RateLimitRule;
     verificationResend: RateLimitRule;
     passwordForgot: RateLimitRule;
     passwordForgotPerAccount: RateLimitRule;
     passwordReset: RateLimitRule;
     passwordChange: RateLimitRule;
+  };
+  /** Failed sign-ins lock out the address they came from, for that account only (see LoginLockout). */
+  loginLockout: {
+    /** Failures from one address to one account before that address is locked out of it. */
+    failuresPerClient: number;
+    /** The first lockout; each further failure doubles it, up to maxSeconds. */
+    baseSeconds: number;
+    maxSeconds: number;
+    /** Failures to one account from all addresses within the window, beyond which any address with a failure is locked out. */
+    failuresPerAccount: number;
+    accountWindowSeconds: number;
   };
   tokens: {
     emailVerificationTtlSeconds: number;
@@ -131,12 +148,45 @@ class Reader {
     return raw as T;
   }
 
+  /** false, a hop count, or a list of addresses, CIDRs and proxy-addr's named ranges. */
+  trustedProxies(name: string): false | number | string[] {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined || ['false', '0', 'no'].includes(raw)) return false;
+    if (['true', 'yes'].includes(raw)) {
+      this.problems.push(
+        `${name}=true would believe any X-Forwarded-For a client writes; give the gateway's addresses or CIDRs (e.g. 10.0.0.0/8) or a hop count (e.g. 1)`,
+      );
+      return false;
+    }
+    if (/^\d+$/.test(raw)) return this.int(name, 0, 0, 10) || false;
+    const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const bad = entries.filter((entry) => !isProxyAddress(entry));
+    if (bad.length > 0) {
+      this.problems.push(`${name} must be false, a hop count, or addresses/CIDRs separated by commas (bad: ${bad.join(', ')})`);
+      return false;
+    }
+    return entries;
+  }
+
   rule(prefix: string, limit: number, windowSeconds: number): RateLimitRule {
     return {
       limit: this.int(`${prefix}_LIMIT`, limit, 1, 1_000_000),
       windowSeconds: this.int(`${prefix}_WINDOW_SECONDS`, windowSeconds, 1, 86_400),
     };
   }
+}
+
+/** proxy-addr's names for the loopback, link-local and private ranges. */
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (NAMED_RANGES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
 const PEM_KEY = /-----BEGIN [A-Z ]*KEY-----[\s\S]+-----END [A-Z ]*KEY-----/;
@@ -169,9 +219,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       eventsExchange: read.string('EVENTS_EXCHANGE', 'user.events'),
       serviceQueue: read.string('SERVICE_QUEUE', 'user-service'),
       outboxRetentionSeconds: read.int('OUTBOX_RETENTION_SECONDS', 7 * 86_400, 60, 365 * 86_400),
+      outboxLeaseSeconds: read.int('OUTBOX_LEASE_SECONDS', 30, 3, 600),
     },
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
-    trustProxy: read.bool('TRUST_PROXY', false),
+    trustProxy: read.trustedProxies('TRUST_PROXY'),
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16_384, 1_024, 10_485_760),
     bcryptCost: read.int('BCRYPT_COST', 12, 4, 15),
     jwt: {
@@ -191,13 +242,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimits: {
       register: read.rule('RATE_LIMIT_REGISTER', 10, 60),
       login: read.rule('RATE_LIMIT_LOGIN', 20, 60),
-      loginPerAccount: read.rule('RATE_LIMIT_LOGIN_ACCOUNT', 10, 300),
       refresh: read.rule('RATE_LIMIT_REFRESH', 60, 60),
       verificationResend: read.rule('RATE_LIMIT_VERIFICATION_RESEND', 3, 3_600),
       passwordForgot: read.rule('RATE_LIMIT_PASSWORD_FORGOT', 10, 3_600),
       passwordForgotPerAccount: read.rule('RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT', 3, 3_600),
       passwordReset: read.rule('RATE_LIMIT_PASSWORD_RESET', 10, 3_600),
       passwordChange: read.rule('RATE_LIMIT_PASSWORD_CHANGE', 5, 900),
+    },
+    loginLockout: {
+      failuresPerClient: read.int('LOGIN_LOCKOUT_FAILURES', 5, 1, 1_000_000),
+      baseSeconds: read.int('LOGIN_LOCKOUT_SECONDS', 60, 1, 86_400),
+      maxSeconds: read.int('LOGIN_LOCKOUT_MAX_SECONDS', 3_600, 1, 7 * 86_400),
+      failuresPerAccount: read.int('LOGIN_ACCOUNT_LOCKOUT_FAILURES', 50, 1, 1_000_000),
+      accountWindowSeconds: read.int('LOGIN_ACCOUNT_LOCKOUT_WINDOW_SECONDS', 3_600, 1, 7 * 86_400),
     },
     tokens: {
       emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 30 * 86_400),
@@ -220,6 +277,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (Boolean(config.admin.email) !== Boolean(config.admin.password)) {
     read.problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be given together');
+  }
+  if (config.loginLockout.baseSeconds > config.loginLockout.maxSeconds) {
+    read.problems.push('LOGIN_LOCKOUT_SECONDS must not exceed LOGIN_LOCKOUT_MAX_SECONDS');
   }
   if (config.session.idleTtlSeconds > config.session.absoluteTtlSeconds) {
     read.problems.push('SESSION_IDLE_TTL_SECONDS must not exceed SESSION_ABSOLUTE_TTL_SECONDS');

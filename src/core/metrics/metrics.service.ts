@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-export type LoginOutcome = 'success' | 'invalid_credentials' | 'account_blocked' | 'account_suspended' | 'account_deactivated';
+export type LoginOutcome = 'success' | 'invalid_credentials' | 'locked_out' | 'account_blocked' | 'account_suspended' | 'account_deactivated';
 
 /** One registry per app instance (tests boot several in one process). */
 @Injectable()

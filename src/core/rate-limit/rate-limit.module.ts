@@ -30,7 +30,6 @@ function userTracker(request: Record<string, unknown>): string {
         throttlers: [
           rule('register', config.rateLimits.register),
           rule('login', config.rateLimits.login),
-          { ...rule('login-account', config.rateLimits.loginPerAccount), getTracker: accountTracker },
           rule('refresh', config.rateLimits.refresh),
           { ...rule('verification-resend', config.rateLimits.verificationResend), getTracker: userTracker },
           rule('password-forgot', config.rateLimits.passwordForgot),

@@ -9,7 +9,7 @@ import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
 import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { UsersService } from '../users/users.service.js';
-import { AccountTokensRepository, type ConsumeResult } from './account-tokens.repository.js';
+import { type AccountTokenPurpose, AccountTokensRepository, type ConsumeResult } from './account-tokens.repository.js';
 import { AuthEvents } from './auth.events.js';
 import { SessionsService } from './sessions.service.js';
 
@@ -36,7 +36,7 @@ export class AccountRecoveryService {
 
   /** In the caller's transaction: a new verification token, mailed through user.email_verification_requested. */
   async requestVerification(manager: EntityManager, user: { id: string; email: string; name: string }): Promise<void> {
-    const { token, expiresAt } = await this.tokens.issue(manager, user.id, 'email_verification', this.config.tokens.emailVerificationTtlSeconds);
+    const { token, expiresAt } = await this.issue(manager, user.id, 'email_verification', this.config.tokens.emailVerificationTtlSeconds);
     await this.events.record(
       manager,
       AuthEvents.emailVerificationRequested({ userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() }),
@@ -82,7 +82,7 @@ export class AccountRecoveryService {
     // Deactivated accounts stay closed; blocked and suspended ones may still fix their password.
     if (!user || user.status === 'deactivated') return;
     await this.users.transaction(async (manager) => {
-      const { token, expiresAt } = await this.tokens.issue(manager, user.id, 'password_reset', this.config.tokens.passwordResetTtlSeconds);
+      const { token, expiresAt } = await this.issue(manager, user.id, 'password_reset', this.config.tokens.passwordResetTtlSeconds);
       await this.events.record(
         manager,
         AuthEvents.passwordResetRequested({ userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() }),
@@ -90,7 +90,16 @@ export class AccountRecoveryService {
     });
   }
 
-  /** Sets the new password and ends every session of the user. */
+  /**
+   * Under the user's lock, so that requests racing each other take turns and
+   * only the last link issued works (each issue voids the unused ones before it).
+   */
+  private async issue(manager: EntityManager, userId: string, purpose: AccountTokenPurpose, ttlSeconds: number) {
+    await this.users.lockWithin(manager, userId);
+    return this.tokens.issue(manager, userId, purpose, ttlSeconds);
+  }
+
+  /** Sets the new password (voiding the other unused links) and ends every session of the user. */
   async resetPassword(token: string, newPassword: string): Promise<void> {
     const passwordHash = await this.hasher.hash(newPassword);
     const ended = await this.users.transaction(async (manager) => {

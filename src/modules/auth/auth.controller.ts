@@ -56,7 +56,7 @@ export class AuthController {
   @Post('login')
   @Public()
   @HttpCode(200)
-  @RateLimit('login', 'login-account')
+  @RateLimit('login')
   @ApiOperation({ summary: 'Sign in with email and password' })
   @ApiOkResponse({ type: AuthResponse })
   @invalidBody()

@@ -7,12 +7,13 @@ import { AccountTokensRepository } from './account-tokens.repository.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwksController } from './jwks.controller.js';
+import { LoginLockout } from './login-lockout.js';
 import { SessionsModule } from './sessions.module.js';
 
 @Module({
   imports: [SessionsModule, UsersModule],
   controllers: [AuthController, AccountRecoveryController, JwksController],
-  providers: [AuthService, AccountRecoveryService, AccountTokensRepository],
+  providers: [AuthService, AccountRecoveryService, AccountTokensRepository, LoginLockout],
   exports: [AccountRecoveryService],
 })
 export class AuthModule {}

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 
 import type { AuthUser } from '../../core/auth/auth.decorators.js';
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
@@ -10,6 +11,7 @@ import { toUserResponse } from '../users/dto/user.response.js';
 import { UsersService } from '../users/users.service.js';
 import { AccountRecoveryService } from './account-recovery.service.js';
 import { accountStatusError, suspensionLapsed } from './account-status.js';
+import { LoginLockout } from './login-lockout.js';
 import type { ClientInfo } from '../../core/http/client-info.js';
 import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
 import type { AuthResponse } from './dto/auth.response.js';
@@ -30,6 +32,7 @@ export class AuthService {
     private readonly idempotency: IdempotencyService,
     private readonly metrics: MetricsService,
     private readonly recovery: AccountRecoveryService,
+    private readonly lockout: LoginLockout,
   ) {}
 
   /**
@@ -58,14 +61,22 @@ export class AuthService {
   /**
    * Unknown email and wrong password get the same answer after the same work.
    * The account's status is only revealed to someone who knows its password.
+   * An address locked out of the account (LoginLockout) is refused before any
+   * work, whatever the password.
    */
   async login(dto: LoginDto, client: ClientInfo): Promise<AuthResponse> {
+    const retryAfter = await this.lockout.retryAfterSeconds(dto.email, client.ip);
+    if (retryAfter > 0) {
+      this.metrics.countLogin('locked_out');
+      throw new AppError(ErrorCode.RATE_LIMITED, 429, 'Too many failed sign-ins; try again later.', undefined, retryAfter);
+    }
     const user = await this.users.findForPasswordCheck({ email: dto.email });
     const valid = await this.hasher.verify(dto.password, user?.passwordHash);
     if (!user || !valid) {
-      this.metrics.countLogin('invalid_credentials');
-      throw new AppError(ErrorCode.INVALID_CREDENTIALS, 401, 'The email or password is incorrect.');
+      await this.lockout.recordFailure(dto.email, client.ip);
+      throw this.invalidCredentials();
     }
+    await this.lockout.recordSuccess(dto.email, client.ip);
     const statusError = accountStatusError(user);
     if (statusError) {
       this.metrics.countLogin(OUTCOME_BY_CODE[statusError.code] ?? 'invalid_credentials');
@@ -75,16 +86,27 @@ export class AuthService {
       await this.users.reactivate(user.id);
       user.status = 'active';
     }
-    if (this.hasher.needsRehash(user.passwordHash)) {
-      await this.users.rehashPassword(user.id, await this.hasher.hash(dto.password));
+    // Hashed before the sign-in takes the user's lock, and written under it only if the password is still the one checked.
+    const rehashed = this.hasher.needsRehash(user.passwordHash) ? await this.hasher.hash(dto.password) : undefined;
+    const rehash = rehashed ? (manager: EntityManager) => this.users.rehashPasswordWithin(manager, user.id, rehashed) : undefined;
+    const signedIn = await this.sessions
+      .signIn(user.id, client, user.passwordHash, rehash)
+      .catch((error: unknown) => {
+        // Blocked (or the like) by an admin between the password check and the sign-in.
+        if (error instanceof AppError) this.metrics.countLogin(OUTCOME_BY_CODE[error.code] ?? 'invalid_credentials');
+        throw error;
+      });
+    if (!signedIn) {
+      // The password changed (a reset, say) while this one was being checked: it is no longer the password.
+      throw this.invalidCredentials();
     }
-    const { tokens, role } = await this.sessions.signIn(user.id, client).catch((error: unknown) => {
-      // Blocked (or the like) by an admin between the password check and the sign-in.
-      if (error instanceof AppError) this.metrics.countLogin(OUTCOME_BY_CODE[error.code] ?? 'invalid_credentials');
-      throw error;
-    });
     this.metrics.countLogin('success');
-    return { user: toUserResponse({ ...user, role }), ...tokens };
+    return { user: toUserResponse({ ...user, role: signedIn.role }), ...signedIn.tokens };
+  }
+
+  private invalidCredentials(): AppError {
+    this.metrics.countLogin('invalid_credentials');
+    return new AppError(ErrorCode.INVALID_CREDENTIALS, 401, 'The email or password is incorrect.');
   }
 
   async logout(user: AuthUser): Promise<void> {

@@ -6,6 +6,8 @@ import type { UserRole, UserStatus } from '../users/user.entity.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { type SessionEndReason, SessionEntity } from './session.entity.js';
 
+export type LockedUser = LockedSession['user'] & { passwordHash: string };
+
 export interface LockedSession {
   session: SessionEntity;
   user: { role: UserRole; status: UserStatus; statusUntil: Date | null };
@@ -125,13 +127,12 @@ export class SessionsRepository {
    * user, and admin changes to them, happen one at a time) and reads what a
    * sign-in must check again under the lock.
    */
-  async lockUser(manager: EntityManager, userId: string): Promise<LockedSession['user'] | undefined> {
-    const [row] = (await manager.query('SELECT role, status, status_until FROM users WHERE id = $1 FOR UPDATE', [userId])) as {
-      role: UserRole;
-      status: UserStatus;
-      status_until: Date | null;
-    }[];
-    return row && { role: row.role, status: row.status, statusUntil: row.status_until };
+  async lockUser(manager: EntityManager, userId: string): Promise<LockedUser | undefined> {
+    const [row] = (await manager.query(
+      'SELECT role, status, status_until, password_hash FROM users WHERE id = $1 FOR UPDATE',
+      [userId],
+    )) as { role: UserRole; status: UserStatus; status_until: Date | null; password_hash: string }[];
+    return row && { role: row.role, status: row.status, statusUntil: row.status_until, passwordHash: row.password_hash };
   }
 
   /** Ends the user's active sessions beyond the newest `keep`, oldest first; returns the ids it ended. */

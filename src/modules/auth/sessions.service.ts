@@ -82,25 +82,34 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Signs a user in whose password was checked: under a lock on the user's
-   * row, checks the account again (an admin may have blocked it meanwhile),
-   * issues the tokens with the role as it is now, and ends the oldest sessions
-   * beyond MAX_SESSIONS_PER_USER (race-free: concurrent sign-ins of one user
-   * take turns).
+   * Signs a user in whose password was checked against `checkedPasswordHash`:
+   * under a lock on the user's row, makes sure the password is still that one
+   * (a reset or change may have committed during the check; then it answers
+   * undefined) and checks the account again (an admin may have blocked it),
+   * runs `withinLock` (a re-hash), issues the tokens with the role as it is
+   * now, and ends the oldest sessions beyond MAX_SESSIONS_PER_USER (race-free:
+   * concurrent sign-ins of one user take turns).
    */
-  async signIn(userId: string, client: ClientInfo): Promise<{ tokens: TokensResponse; role: UserRole }> {
-    const { tokens, role, ended } = await this.sessions.transaction(async (manager) => {
+  async signIn(
+    userId: string,
+    client: ClientInfo,
+    checkedPasswordHash: string,
+    withinLock?: (manager: EntityManager) => Promise<void>,
+  ): Promise<{ tokens: TokensResponse; role: UserRole } | undefined> {
+    const signedIn = await this.sessions.transaction(async (manager) => {
       const user = await this.sessions.lockUser(manager, userId);
-      if (!user) throw new AppError(ErrorCode.INVALID_CREDENTIALS, 401, 'The email or password is incorrect.');
+      if (!user || user.passwordHash !== checkedPasswordHash) return undefined;
       const statusError = accountStatusError(user);
       if (statusError) throw statusError;
+      await withinLock?.(manager);
       const limit = this.config.session.maxPerUser;
       const beyond = await this.sessions.revokeBeyondNewest(manager, userId, limit - 1, this.config.session.idleTtlSeconds);
       await this.recordRevoked(manager, userId, beyond, 'session_limit');
       return { tokens: await this.start(manager, { id: userId, role: user.role }, client), role: user.role, ended: beyond };
     });
-    await this.refuseAccessTokens(ended);
-    return { tokens, role };
+    if (!signedIn) return undefined;
+    await this.refuseAccessTokens(signedIn.ended);
+    return { tokens: signedIn.tokens, role: signedIn.role };
   }
 
   /**

@@ -12,6 +12,11 @@ import type { AccountExport, ChangePasswordDto } from './dto/account.dto.js';
 import { UserEvents } from './users.events.js';
 import { UsersService } from './users.service.js';
 
+const incorrectCurrentPassword = () =>
+  new AppError(ErrorCode.INVALID_CURRENT_PASSWORD, 400, 'The current password is incorrect.', [
+    { field: 'currentPassword', message: 'is incorrect' },
+  ]);
+
 /** What a user does to their own account beyond the profile: password, deactivation, export. */
 @Injectable()
 export class AccountService {
@@ -28,9 +33,7 @@ export class AccountService {
   async changePassword(user: AuthUser, dto: ChangePasswordDto): Promise<void> {
     const account = await this.users.findForPasswordCheck({ id: user.userId });
     if (!(await this.hasher.verify(dto.currentPassword, account?.passwordHash))) {
-      throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD, 400, 'The current password is incorrect.', [
-        { field: 'currentPassword', message: 'is incorrect' },
-      ]);
+      throw incorrectCurrentPassword();
     }
     if (dto.newPassword === dto.currentPassword) {
       throw new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The request has invalid fields.', [
@@ -39,7 +42,8 @@ export class AccountService {
     }
     const passwordHash = await this.hasher.hash(dto.newPassword);
     const ended = await this.users.transaction(async (manager) => {
-      await this.users.setPasswordWithin(manager, user.userId, passwordHash);
+      // Only over the password just checked: a reset committed meanwhile wins.
+      if (!(await this.users.setPasswordWithin(manager, user.userId, passwordHash, account!.passwordHash))) throw incorrectCurrentPassword();
       return this.sessions.endWithin(manager, user.userId, 'password_change', { exceptSessionId: user.sessionId });
     });
     await this.sessions.refuseAccessTokens(ended);

@@ -203,7 +203,25 @@ export class UsersRepository {
     return rows.map((row) => ({ user: toUser(row), reason: row.lapsed_reason as string | null, until: row.lapsed_until as Date }));
   }
 
-  async updatePasswordHash(id: string, passwordHash: string, manager: EntityManager = this.users.manager): Promise<void> {
+  /** The same password under a new hash (the cost changed). */
+  async updatePasswordHash(manager: EntityManager, id: string, passwordHash: string): Promise<void> {
     await manager.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+  }
+
+  /**
+   * A new password, unless `replacing` is given and is no longer the stored
+   * hash (false then). Every reset link still unused stops working with the
+   * password it was meant to replace.
+   */
+  async replacePassword(manager: EntityManager, id: string, passwordHash: string, replacing?: string): Promise<boolean> {
+    const [, count] = (await manager.query(
+      `WITH changed AS (
+         UPDATE users SET password_hash = $2 WHERE id = $1 AND ($3::text IS NULL OR password_hash = $3) RETURNING id),
+       voided AS (
+         DELETE FROM user_tokens WHERE user_id IN (SELECT id FROM changed) AND purpose = 'password_reset' AND used_at IS NULL)
+       SELECT id FROM changed`,
+      [id, passwordHash, replacing ?? null],
+    )) as [unknown, number];
+    return count > 0;
   }
 }

@@ -77,15 +77,20 @@ export class UsersService implements OnApplicationBootstrap {
     return this.users.findByEmail(email);
   }
 
-  /** Same password, new hash (cost changed): not a password change, so no event. */
-  rehashPassword(id: string, passwordHash: string): Promise<void> {
-    return this.users.updatePasswordHash(id, passwordHash);
+  /** Same password, new hash (cost changed), in the caller's transaction: not a password change, so no event. */
+  rehashPasswordWithin(manager: EntityManager, id: string, passwordHash: string): Promise<void> {
+    return this.users.updatePasswordHash(manager, id, passwordHash);
   }
 
-  /** Sets a new password in the caller's transaction and records user.password_changed. */
-  async setPasswordWithin(manager: EntityManager, id: string, passwordHash: string): Promise<void> {
-    await this.users.updatePasswordHash(id, passwordHash, manager);
+  /**
+   * Sets a new password in the caller's transaction (unused reset links stop
+   * working) and records user.password_changed; with `replacing`, only if that
+   * is still the stored hash (false otherwise: someone changed it meanwhile).
+   */
+  async setPasswordWithin(manager: EntityManager, id: string, passwordHash: string, replacing?: string): Promise<boolean> {
+    if (!(await this.users.replacePassword(manager, id, passwordHash, replacing))) return false;
     await this.events.record(manager, UserEvents.passwordChanged(id));
+    return true;
   }
 
   /** A lapsed suspension ends at the next sign-in at the latest (and at the sweep's next pass). */
