@@ -27,8 +27,7 @@ export interface AppOptions {
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
-    // A hop count is a Fastify option its adapter's type leaves out.
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: config.trustProxy,
     genReqId: correlationIdFor,
     requestIdHeader: false,
     logger: false,

@@ -56,7 +56,6 @@ describe('loadConfig', () => {
       rateLimits: {
         register: { limit: 10, windowSeconds: 60 },
         login: { limit: 20, windowSeconds: 60 },
-        loginPerAccount: { limit: 10, windowSeconds: 300 },
         refresh: { limit: 60, windowSeconds: 60 },
         verificationResend: { limit: 3, windowSeconds: 3_600 },
         passwordForgot: { limit: 10, windowSeconds: 3_600 },
@@ -64,6 +63,7 @@ describe('loadConfig', () => {
         passwordReset: { limit: 10, windowSeconds: 3_600 },
         passwordChange: { limit: 5, windowSeconds: 900 },
       },
+      loginLockout: { failuresPerClient: 5, baseSeconds: 60, maxSeconds: 3_600, failuresPerAccount: 50, accountWindowSeconds: 3_600 },
       tokens: { emailVerificationTtlSeconds: 86_400, passwordResetTtlSeconds: 3_600 },
       idempotencyTtlSeconds: 86_400,
       admin: { email: undefined, password: undefined, maxSuspensionDays: 365, suspensionSweepSeconds: 60 },
@@ -72,16 +72,16 @@ describe('loadConfig', () => {
 
   it.each([
     ['false', false],
-    ['0', false],
-    ['1', 1],
-    ['2', 2],
+    ['no', false],
     ['127.0.0.1', ['127.0.0.1']],
+    ['loopback,uniquelocal', ['loopback', 'uniquelocal']],
   ])('reads TRUST_PROXY=%s', (raw, expected) => {
     expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
   });
 
-  it('says why TRUST_PROXY=true is refused', () => {
+  it('says why TRUST_PROXY=true and hop counts are refused', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/would believe any X-Forwarded-For/);
+    expect(() => loadConfig({ TRUST_PROXY: '1' })).toThrow(/not a hop count/);
   });
 
   it('reads given values, treating blank ones as unset', () => {
@@ -137,7 +137,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['TRUST_PROXY', 'maybe'],
     ['TRUST_PROXY', 'true'],
-    ['TRUST_PROXY', '11'],
+    ['TRUST_PROXY', '1'],
     ['TRUST_PROXY', '10.0.0.0/33'],
     ['TRUST_PROXY', '10.0.0.300'],
     ['TRUST_PROXY', '10.0.0.0/8/1'],
@@ -149,7 +149,9 @@ describe('loadConfig', () => {
     ['ACCESS_TOKEN_TTL_SECONDS', '0'],
     ['REFRESH_REUSE_GRACE_SECONDS', '301'],
     ['RATE_LIMIT_REFRESH_LIMIT', '0'],
-    ['RATE_LIMIT_LOGIN_ACCOUNT_WINDOW_SECONDS', '86401'],
+    ['LOGIN_LOCKOUT_FAILURES', '0'],
+    ['LOGIN_LOCKOUT_MAX_SECONDS', '604801'],
+    ['LOGIN_ACCOUNT_LOCKOUT_WINDOW_SECONDS', '0'],
     ['IDEMPOTENCY_TTL_SECONDS', '59'],
     ['OUTBOX_RETENTION_SECONDS', '59'],
     ['OUTBOX_LEASE_SECONDS', '2'],

@@ -32,10 +32,10 @@ export interface AppConfig {
   };
   logLevel: string;
   /**
-   * Which peers may set X-Forwarded-For: none (false), the nearest N hops, or
-   * the listed addresses and CIDRs. Never every hop: clients write that header.
+   * Which peers may set X-Forwarded-For: none (false) or the listed addresses
+   * and CIDRs. Never every hop: clients write that header.
    */
-  trustProxy: false | number | string[];
+  trustProxy: false | string[];
   bodyLimitBytes: number;
   bcryptCost: number;
   jwt: {
@@ -148,21 +148,25 @@ class Reader {
     return raw as T;
   }
 
-  /** false, a hop count, or a list of addresses, CIDRs and proxy-addr's named ranges. */
-  trustedProxies(name: string): false | number | string[] {
+  /** false, or a list of addresses, CIDRs and proxy-addr's named ranges. */
+  trustedProxies(name: string): false | string[] {
     const raw = this.string(name)?.toLowerCase();
-    if (raw === undefined || ['false', '0', 'no'].includes(raw)) return false;
+    if (raw === undefined || ['false', 'no'].includes(raw)) return false;
     if (['true', 'yes'].includes(raw)) {
       this.problems.push(
-        `${name}=true would believe any X-Forwarded-For a client writes; give the gateway's addresses or CIDRs (e.g. 10.0.0.0/8) or a hop count (e.g. 1)`,
+        `${name}=true would believe any X-Forwarded-For a client writes; give the gateway's addresses or CIDRs (e.g. 10.0.0.0/8)`,
       );
       return false;
     }
-    if (/^\d+$/.test(raw)) return this.int(name, 0, 0, 10) || false;
+    if (/^\d+$/.test(raw)) {
+      // Fastify trusts no hop at all for a hop count, since it cannot tell who the nearest peer is.
+      this.problems.push(`${name} takes the gateway's addresses or CIDRs, not a hop count (got "${raw}")`);
+      return false;
+    }
     const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
     const bad = entries.filter((entry) => !isProxyAddress(entry));
     if (bad.length > 0) {
-      this.problems.push(`${name} must be false, a hop count, or addresses/CIDRs separated by commas (bad: ${bad.join(', ')})`);
+      this.problems.push(`${name} must be false or addresses/CIDRs separated by commas (bad: ${bad.join(', ')})`);
       return false;
     }
     return entries;
