@@ -214,14 +214,14 @@ export class UsersRepository {
    * password it was meant to replace.
    */
   async replacePassword(manager: EntityManager, id: string, passwordHash: string, replacing?: string): Promise<boolean> {
-    const [, count] = (await manager.query(
+    const changed = (await manager.query(
       `WITH changed AS (
          UPDATE users SET password_hash = $2 WHERE id = $1 AND ($3::text IS NULL OR password_hash = $3) RETURNING id),
        voided AS (
          DELETE FROM user_tokens WHERE user_id IN (SELECT id FROM changed) AND purpose = 'password_reset' AND used_at IS NULL)
        SELECT id FROM changed`,
       [id, passwordHash, replacing ?? null],
-    )) as [unknown, number];
-    return count > 0;
+    )) as unknown[];
+    return changed.length > 0;
   }
 }
