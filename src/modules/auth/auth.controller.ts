@@ -57,7 +57,11 @@ export class AuthController {
   @Public()
   @HttpCode(200)
   @RateLimit('login')
-  @ApiOperation({ summary: 'Sign in with email and password' })
+  @ApiOperation({
+    summary: 'Sign in with email and password',
+    description:
+      'Failed sign-ins lock the client address out of that account, progressively (429 RATE_LIMITED with Retry-After, whatever the password); addresses without failures are not affected.',
+  })
   @ApiOkResponse({ type: AuthResponse })
   @invalidBody()
   @ApiUnauthorizedResponse({ description: 'Unknown email or wrong password, alike (INVALID_CREDENTIALS).', type: ProblemDetails })
