@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 /**
  * A TCP proxy in front of a real service, so a test can make the service
@@ -7,6 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private blackholed = false;
   port = 0;
 
   constructor(
@@ -36,7 +38,8 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -46,11 +49,33 @@ export class TcpProxy {
     return this;
   }
 
+  /**
+   * Cuts the path without closing anything, like a partition: every socket
+   * stays open, but bytes (and FINs) in either direction are dropped, on
+   * existing connections and on new ones, until restore().
+   */
+  blackhole(): void {
+    this.blackholed = true;
+  }
+
+  /** Forwards again. What was dropped meanwhile is lost, so connections open across the cut are usually broken. */
+  restore(): void {
+    this.blackholed = false;
+  }
+
   /** Cuts every connection and refuses new ones. */
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = undefined;
+  }
+
+  private forward(from: Socket, to: Socket): void {
+    const gate = new Transform({ transform: (chunk, _encoding, done) => done(null, this.blackholed ? undefined : chunk) });
+    from.pipe(gate).pipe(to, { end: false });
+    gate.on('end', () => {
+      if (!this.blackholed) to.end();
+    });
   }
 }

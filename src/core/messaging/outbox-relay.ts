@@ -15,6 +15,8 @@ const POLL_MS = 5_000;
 const PUBLISH_TIMEOUT_MS = 5_000;
 const MAX_BACKOFF_MS = 30_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** Small enough that one DELETE stays well inside the statement timeout. */
+const PRUNE_BATCH = 5_000;
 
 interface OutboxRow {
   id: string;
@@ -30,6 +32,14 @@ interface OutboxRow {
  * all replicas: the one holding a PostgreSQL advisory lock on its own
  * connection (if that connection dies, the lock goes with it and another
  * replica takes over). Without a broker, events wait in the outbox.
+ *
+ * A cut path (partition, blackholed route) closes nothing, and TCP alone would
+ * keep the session, and the lock, alive for hours. So the session is leased:
+ * the server ends it once it has heard nothing for OUTBOX_LEASE_SECONDS
+ * (idle_session_timeout, PostgreSQL 14+), the leader queries at least every
+ * third of the lease, and a query unanswered for a third of the lease makes
+ * the leader drop its connection and step down, usually before the server
+ * frees the lock for another replica.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -42,11 +52,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private lastPrune = 0;
   /** Whether this replica currently holds the relay lock. */
   leader = false;
+  private readonly leaseMs: number;
+  /** How often the leader renews its lease (and a follower asks for the lock); also the client-side query timeout. */
+  private readonly renewMs: number;
 
   constructor(
     private readonly broker: BrokerConnection,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.leaseMs = config.messaging.outboxLeaseSeconds * 1_000;
+    this.renewMs = Math.floor(this.leaseMs / 3);
+  }
 
   onApplicationBootstrap(): void {
     if (this.broker.configured) this.running = this.run();
@@ -60,11 +76,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const client = new pg.Client({ connectionString: this.config.databaseUrl, application_name: 'user-service-outbox-relay' });
+      const client = new pg.Client({
+        connectionString: this.config.databaseUrl,
+        application_name: 'user-service-outbox-relay',
+        keepAlive: true,
+        keepAliveInitialDelayMillis: this.renewMs,
+        connectionTimeoutMillis: this.leaseMs,
+        query_timeout: this.renewMs,
+      });
       client.on('error', (error) => this.logger.warn(`relay connection failed: ${error.message}`));
       client.on('notification', () => this.wake?.());
       try {
         await client.connect();
+        await this.boundSession(client);
         if (await this.waitForLeadership(client)) {
           await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
           await this.relay(client);
@@ -72,11 +96,38 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       } catch (error) {
         if (!this.stopped) this.logger.warn(`relay stopped, restarting: ${(error as Error).message}`);
       } finally {
+        if (this.leader) this.logger.warn('this replica no longer relays the outbox');
         this.leader = false;
-        await client.end().catch(() => undefined);
+        await this.disconnect(client);
       }
       if (!this.stopped) await this.pause(1_000, { wakeOnEvents: false });
     }
+  }
+
+  /**
+   * The server's side of the lease: it ends this session (freeing the lock) on
+   * its own when the client goes quiet, even if the socket still looks healthy.
+   * Statements get the same bound as the client's query timeout; keepalives
+   * and the TCP user timeout drop a dead peer within about a lease.
+   */
+  private async boundSession(client: pg.Client): Promise<void> {
+    const probeSeconds = Math.max(1, Math.floor(this.renewMs / 1_000));
+    await client.query(
+      `SET idle_session_timeout = ${this.leaseMs};
+       SET idle_in_transaction_session_timeout = ${this.leaseMs};
+       SET statement_timeout = ${this.renewMs};
+       SET tcp_keepalives_idle = ${probeSeconds};
+       SET tcp_keepalives_interval = ${probeSeconds};
+       SET tcp_keepalives_count = 2;
+       SET tcp_user_timeout = ${this.leaseMs}`,
+    );
+  }
+
+  /** end() waits for the server's goodbye, which never comes over a cut path: then the socket is destroyed. */
+  private async disconnect(client: pg.Client): Promise<void> {
+    const timer = setTimeout(() => client.connection.stream.destroy(), 1_000);
+    await client.end().catch(() => undefined);
+    clearTimeout(timer);
   }
 
   private async waitForLeadership(client: pg.Client): Promise<boolean> {
@@ -87,7 +138,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         this.logger.log('this replica relays the outbox');
         return true;
       }
-      await this.pause(2_000);
+      await this.pause(Math.min(2_000, this.renewMs));
     }
     return false;
   }
@@ -98,12 +149,22 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const { sent, failed } = await this.publishBatch(client);
       if (failed) {
         backoffMs = Math.min(Math.max(backoffMs * 2, 500), MAX_BACKOFF_MS);
-        await this.pause(backoffMs, { wakeOnEvents: false });
+        await this.holdLease(client, backoffMs, { wakeOnEvents: false });
         continue;
       }
       backoffMs = 0;
       if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prune(client);
-      if (sent < BATCH_SIZE) await this.pause(POLL_MS);
+      if (sent < BATCH_SIZE) await this.holdLease(client, POLL_MS);
+    }
+  }
+
+  /** pause(), renewing the lease every renewMs meanwhile; a failed renewal throws, so the leader steps down. */
+  private async holdLease(client: pg.Client, ms: number, options?: { wakeOnEvents: boolean }): Promise<void> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const left = until - Date.now();
+      if (left <= 0 || (await this.pause(Math.min(left, this.renewMs), options)) || this.stopped) return;
+      if (until - Date.now() > 0) await client.query('SELECT 1');
     }
   }
 
@@ -115,7 +176,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     );
     const sentIds: string[] = [];
     let failed = false;
+    let renewedAt = Date.now();
     for (const row of rows) {
+      // A slow broker must not let the lease lapse halfway through a batch.
+      if (Date.now() - renewedAt >= this.renewMs) {
+        await client.query('SELECT 1');
+        renewedAt = Date.now();
+      }
       try {
         await this.broker.publish(
           this.config.messaging.eventsExchange,
@@ -153,25 +220,31 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async prune(client: pg.Client): Promise<void> {
     this.lastPrune = Date.now();
-    const { rowCount } = await client.query(
-      `DELETE FROM outbox_events WHERE published_at < now() - make_interval(secs => $1)`,
-      [this.config.messaging.outboxRetentionSeconds],
-    );
-    if (rowCount) this.logger.log(`pruned ${rowCount} published outbox rows`);
+    let pruned = 0;
+    for (;;) {
+      const { rowCount } = await client.query(
+        `DELETE FROM outbox_events WHERE id IN (
+           SELECT id FROM outbox_events WHERE published_at < now() - make_interval(secs => $1) LIMIT ${PRUNE_BATCH})`,
+        [this.config.messaging.outboxRetentionSeconds],
+      );
+      pruned += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH || this.stopped) break;
+    }
+    if (pruned) this.logger.log(`pruned ${pruned} published outbox rows`);
   }
 
-  /** Waits at most ms; shutdown ends the wait, and so does a NOTIFY unless backing off. */
-  private pause(ms: number, { wakeOnEvents } = { wakeOnEvents: true }): Promise<void> {
+  /** Waits at most ms, resolving true when cut short: shutdown ends the wait, and so does a NOTIFY unless backing off. */
+  private pause(ms: number, { wakeOnEvents } = { wakeOnEvents: true }): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(() => done(false), ms);
       timer.unref();
       const stop = this.stopping;
-      function done() {
+      function done(early: boolean) {
         clearTimeout(timer);
-        resolve();
+        resolve(early);
       }
-      this.wake = wakeOnEvents ? done : undefined;
-      void stop.then(done);
+      this.wake = wakeOnEvents ? () => done(true) : undefined;
+      void stop.then(() => done(true));
     });
   }
 }
