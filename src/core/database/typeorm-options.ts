@@ -1,4 +1,4 @@
-import type { DataSourceOptions } from 'typeorm';
+import { AdvancedConsoleLogger, type DataSourceOptions } from 'typeorm';
 
 import { migrations } from '../../../migrations/index.js';
 import { SessionEntity } from '../../modules/auth/session.entity.js';
@@ -6,6 +6,19 @@ import { RefreshTokenEntity } from '../../modules/auth/refresh-token.entity.js';
 import { UserPreferencesEntity } from '../../modules/preferences/user-preferences.entity.js';
 import { UserEntity } from '../../modules/users/user.entity.js';
 import { IdempotencyKeyEntity } from '../idempotency/idempotency-key.entity.js';
+
+/**
+ * TypeORM's loggers write a query with its parameters beside it (emails,
+ * password hashes, token hashes), and write slow queries whatever `logging`
+ * says. This one writes no query at all: a failing query reaches the log as the
+ * error it throws, through the error serializer (core/logging), and the rest
+ * (migration progress) goes to the console as before.
+ */
+class NoQueryLogger extends AdvancedConsoleLogger {
+  override logQuery(): void {}
+  override logQueryError(): void {}
+  override logQuerySlow(): void {}
+}
 
 export const entities = [UserEntity, UserPreferencesEntity, SessionEntity, RefreshTokenEntity, IdempotencyKeyEntity];
 
@@ -21,6 +34,7 @@ export function buildDataSourceOptions(url: string): DataSourceOptions {
     synchronize: false,
     migrationsRun: false,
     logging: false,
+    logger: new NoQueryLogger(false),
     extra: { max: 20, application_name: 'user-service' },
   };
 }

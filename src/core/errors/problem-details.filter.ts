@@ -73,6 +73,7 @@ export function normalizeError(error: unknown): Normalized {
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
   const problem = normalizeError(error);
   if (problem.status >= 500) {
+    // Shaped by the logger's error serializer (core/logging): type, code, message and stack, never a query's parameters.
     logger.error({ err: error, correlationId: request.id }, 'request failed');
   }
   if (problem.retryAfterSeconds !== undefined) reply.header('Retry-After', String(problem.retryAfterSeconds));

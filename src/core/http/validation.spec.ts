@@ -52,7 +52,11 @@ describe('createValidationPipe', () => {
   const valid = { email: 'ada@example.com', password: 'correct-horse-battery-staple', name: 'Ada Lovelace' };
 
   async function rejection(value: unknown, metatype: ArgumentMetadata['metatype'] = RegisterDto): Promise<AppError> {
-    const error: unknown = await pipe.transform(value, body(metatype)).then(
+    return rejectionOf(value, body(metatype));
+  }
+
+  async function rejectionOf(value: unknown, metadata: ArgumentMetadata): Promise<AppError> {
+    const error: unknown = await pipe.transform(value, metadata).then(
       () => undefined,
       (thrown: unknown) => thrown,
     );
@@ -125,6 +129,54 @@ describe('createValidationPipe', () => {
     const dto = (await pipe.transform({ ...valid, mobile: null }, body(RegisterDto))) as RegisterDto;
 
     expect(dto.mobile).toBeNull();
+  });
+
+  // PostgreSQL cannot store NUL in text or jsonb: such a string failed its INSERT, a 500 whose log held the query's parameters.
+  it('refuses a NUL character in any string of the body, naming each field', async () => {
+    const error = await rejection({ ...valid, name: 'Ada\u0000Lovelace', password: '\u0000correct-horse-battery-staple' });
+
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 400, detail: 'The request has invalid fields.' });
+    expect(error.errors).toEqual([
+      { field: 'name', message: 'must not contain a NUL character' },
+      { field: 'password', message: 'must not contain a NUL character' },
+    ]);
+  });
+
+  it('refuses a NUL character in nested values, array items and keys, and before any other rule', async () => {
+    const error = await rejection({ ...valid, extra: { list: ['fine', 'bad\u0000'], 'key\u0000': 'x' } });
+
+    expect(error.errors).toEqual([
+      { field: 'extra.key\\u0000', message: 'must not contain a NUL character' },
+      { field: 'extra.list.1', message: 'must not contain a NUL character' },
+    ]);
+  });
+
+  it('refuses a NUL character in query strings and route parameters, and in a body that is a bare string', async () => {
+    const query = await rejectionOf({ q: 'ada\u0000' }, { type: 'query', metatype: Object });
+    const param = await rejectionOf('\u0000', { type: 'param', data: 'id', metatype: String });
+    const bare = await rejectionOf('\u0000', { type: 'body', metatype: String });
+
+    expect(query.errors).toEqual([{ field: 'q', message: 'must not contain a NUL character' }]);
+    expect(param.errors).toEqual([{ field: 'id', message: 'must not contain a NUL character' }]);
+    expect(bare.errors).toEqual([{ field: 'body', message: 'must not contain a NUL character' }]);
+  });
+
+  it('leaves custom parameters (the signed-in user) alone, and passes other control characters to the DTO rules', async () => {
+    const user = { userId: 'u\u0000' };
+
+    await expect(pipe.transform(user, { type: 'custom', metatype: Object })).resolves.toBe(user);
+    const dto = (await pipe.transform({ ...valid, name: 'Ada\tLovelace' }, body(RegisterDto))) as RegisterDto;
+    expect(dto.name).toBe('Ada\tLovelace');
+  });
+
+  it('survives a deeply nested body', async () => {
+    let nested: unknown = 'deep\u0000';
+    for (let level = 0; level < 20_000; level += 1) nested = [nested];
+
+    const error = await rejection({ ...valid, extra: nested });
+
+    expect(error.errors).toHaveLength(1);
+    expect(error.errors![0]!.field).toMatch(/^extra(\.0)+$/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { applyDecorators, ParseUUIDPipe, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { applyDecorators, type ArgumentMetadata, ParseUUIDPipe, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -35,16 +35,71 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
-/** One global pipe: unknown fields are rejected, field problems come back as `errors`. */
+const NUL = '\u0000';
+const INVALID_FIELDS = 'The request has invalid fields.';
+
+/** How a key is named in a field path: as JSON would escape it, so a NUL in it shows as \u0000. */
+const keyName = (key: string) => (key.includes(NUL) ? JSON.stringify(key).slice(1, -1) : key);
+
+/**
+ * The fields (dotted paths, array indexes included) of a request value whose
+ * string, or key, holds a NUL character. Walked with a stack of its own: a
+ * deeply nested body must not overflow the call stack.
+ */
+function fieldsWithNul(value: unknown, root = ''): string[] {
+  const found: string[] = [];
+  const pending: [unknown, string][] = [[value, root]];
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes(NUL)) found.push(path);
+    } else if (Array.isArray(current)) {
+      current.forEach((item, index) => pending.push([item, path ? `${path}.${index}` : String(index)]));
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, item] of Object.entries(current)) {
+        const field = path ? `${path}.${keyName(key)}` : keyName(key);
+        if (key.includes(NUL)) found.push(field);
+        else pending.push([item, field]);
+      }
+    }
+  }
+  return found.sort();
+}
+
+/**
+ * PostgreSQL cannot store a NUL character in text or jsonb: such a string
+ * would fail its query (SQLSTATE 22021/22P05), a 500 that logs a database
+ * error. So every body, query and route parameter is refused with it first,
+ * in one place rather than a decorator on each string field of each DTO.
+ */
+class RequestValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // `custom` parameters (the signed-in user, headers) are not the client's body, query or path.
+    if (metadata.type !== 'custom') {
+      const fields = fieldsWithNul(value, metadata.data ?? '');
+      if (fields.length > 0) {
+        throw new AppError(
+          ErrorCode.VALIDATION_FAILED,
+          400,
+          INVALID_FIELDS,
+          fields.map((field) => ({ field: field || 'body', message: 'must not contain a NUL character' })),
+        );
+      }
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+/** One global pipe: unknown fields and NUL characters are rejected, field problems come back as `errors`. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
     stopAtFirstError: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) =>
-      new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The request has invalid fields.', flatten(errors)),
+      new AppError(ErrorCode.VALIDATION_FAILED, 400, INVALID_FIELDS, flatten(errors)),
   });
 }
 

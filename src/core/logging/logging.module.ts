@@ -1,9 +1,10 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import pino, { type DestinationStream, type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger, stdSerializers } from 'pino';
 
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { errorLogging } from './error-serializer.js';
 import { RequestContext } from './request-context.js';
 
 /**
@@ -51,7 +52,8 @@ function stdout(): DestinationStream {
 /**
  * JSON logs through pino (Nest's Logger included), to stdout. No per-request
  * middleware: every line written while a request is handled carries its
- * correlation id (RequestContext).
+ * correlation id (RequestContext). Errors are written only as serializeError
+ * shapes them (error-serializer.ts), whichever logger writes them.
  */
 @Global()
 @Module({})
@@ -67,6 +69,11 @@ export class LoggingModule {
             pinoHttp: {
               level: config.logLevel,
               redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+              ...errorLogging,
+              // pino-http would hand our `err` serializer the output of pino's own,
+              // which has already copied every property of the error.
+              wrapSerializers: false,
+              serializers: { ...errorLogging.serializers, req: stdSerializers.req, res: stdSerializers.res },
               mixin: () => {
                 const correlationId = context.correlationId();
                 return correlationId ? { correlationId } : {};
@@ -82,7 +89,7 @@ export class LoggingModule {
         {
           provide: RequestLog,
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig): RequestLog => ({ logger: pino({ level: config.logLevel }, destination) }),
+          useFactory: (config: AppConfig): RequestLog => ({ logger: pino({ level: config.logLevel, ...errorLogging }, destination) }),
         },
       ],
       exports: [RequestContext, RequestLog],
