@@ -54,16 +54,16 @@ describe('AccountRecoveryService', () => {
     log = [];
     const step = (name: string) => log.push(`${name}${tx.state.open ? ' (in transaction)' : ''}`);
     tokens = {
-      issue: jest.fn().mockResolvedValue({ token: TOKEN, expiresAt: EXPIRES_AT }),
-      consume: jest.fn().mockResolvedValue({ userId: account.id }),
+      issue: jest.fn(async () => (step('issue'), { token: TOKEN, expiresAt: EXPIRES_AT })),
+      consume: jest.fn(async () => (step('consume'), { userId: account.id })),
     };
     users = {
       transaction: tx.transaction,
       getProfile: jest.fn().mockResolvedValue(toUserResponse(account)),
       findByEmail: jest.fn().mockResolvedValue(null),
       markEmailVerifiedWithin: jest.fn(async () => (step('markEmailVerifiedWithin'), true)),
-      setPasswordWithin: jest.fn(async () => void step('setPasswordWithin')),
-      lockWithin: jest.fn(async () => account),
+      setPasswordWithin: jest.fn(async () => (step('setPasswordWithin'), true)),
+      lockWithin: jest.fn(async () => (step('lockWithin'), account)),
       forget: jest.fn(async () => void step('forget')),
     };
     sessions = {
@@ -88,7 +88,9 @@ describe('AccountRecoveryService', () => {
     it("issues a token in the caller's transaction and records user.email_verification_requested with it", async () => {
       await service.requestVerification(tx.manager, account);
 
+      expect(users.lockWithin).toHaveBeenCalledWith(tx.manager, account.id);
       expect(tokens.issue).toHaveBeenCalledWith(tx.manager, account.id, 'email_verification', 7200);
+      expect(log).toEqual(['lockWithin', 'issue', 'record user.email_verification_requested']);
       expect(recordedEvents(events)).toEqual([
         {
           manager: tx.manager,
@@ -103,12 +105,18 @@ describe('AccountRecoveryService', () => {
   });
 
   describe('resendVerification', () => {
-    it('issues a new token in a transaction of its own', async () => {
+    it("issues a new token in a transaction of its own, under the user's lock", async () => {
       await service.resendVerification(buildAuthUser({ userId: account.id }));
 
       expect(users.getProfile).toHaveBeenCalledWith(account.id);
       expect(tx.transaction).toHaveBeenCalledTimes(1);
+      expect(users.lockWithin).toHaveBeenCalledWith(tx.manager, account.id);
       expect(tokens.issue).toHaveBeenCalledWith(tx.manager, account.id, 'email_verification', 7200);
+      expect(log).toEqual([
+        'lockWithin (in transaction)',
+        'issue (in transaction)',
+        'record user.email_verification_requested (in transaction)',
+      ]);
       expect(recordedEvents(events).map(({ event }) => event.name)).toEqual(['user.email_verification_requested']);
     });
 
@@ -117,6 +125,8 @@ describe('AccountRecoveryService', () => {
 
       await service.resendVerification(buildAuthUser({ userId: account.id }));
 
+      expect(tx.transaction).not.toHaveBeenCalled();
+      expect(users.lockWithin).not.toHaveBeenCalled();
       expect(tokens.issue).not.toHaveBeenCalled();
       expect(events.record).not.toHaveBeenCalled();
     });
@@ -146,7 +156,12 @@ describe('AccountRecoveryService', () => {
       expect(recordedEvents(events)).toEqual([
         { manager: tx.manager, event: { name: 'user.email_verified', userId: account.id, data: { userId: account.id } } },
       ]);
-      expect(log).toEqual(['markEmailVerifiedWithin (in transaction)', 'record user.email_verified (in transaction)', 'forget']);
+      expect(log).toEqual([
+        'consume (in transaction)',
+        'markEmailVerifiedWithin (in transaction)',
+        'record user.email_verified (in transaction)',
+        'forget',
+      ]);
       expect(users.forget).toHaveBeenCalledWith(account.id);
     });
 
@@ -175,6 +190,8 @@ describe('AccountRecoveryService', () => {
 
       await service.requestPasswordReset(account.email);
 
+      expect(tx.transaction).not.toHaveBeenCalled();
+      expect(users.lockWithin).not.toHaveBeenCalled();
       expect(tokens.issue).not.toHaveBeenCalled();
       expect(events.record).not.toHaveBeenCalled();
     });
@@ -187,7 +204,9 @@ describe('AccountRecoveryService', () => {
         await service.requestPasswordReset(account.email);
 
         expect(tx.transaction).toHaveBeenCalledTimes(1);
+        expect(users.lockWithin).toHaveBeenCalledWith(tx.manager, account.id);
         expect(tokens.issue).toHaveBeenCalledWith(tx.manager, account.id, 'password_reset', 900);
+        expect(log).toEqual(['lockWithin (in transaction)', 'issue (in transaction)', 'record user.password_reset_requested (in transaction)']);
         expect(recordedEvents(events)).toEqual([
           {
             manager: tx.manager,
@@ -200,6 +219,43 @@ describe('AccountRecoveryService', () => {
         ]);
       },
     );
+  });
+
+  describe('issuing a link', () => {
+    it.each([
+      ['requestVerification', (s: AccountRecoveryService) => s.requestVerification(tx.manager, account)],
+      ['resendVerification', (s: AccountRecoveryService) => s.resendVerification(buildAuthUser({ userId: account.id }))],
+      ['requestPasswordReset', (s: AccountRecoveryService) => s.requestPasswordReset(account.email)],
+    ])('%s waits for the lock on the user before issuing, so concurrent requests take turns', async (_name, request) => {
+      users.findByEmail.mockResolvedValue(account);
+      let grant!: () => void;
+      users.lockWithin.mockImplementation(async () => {
+        await new Promise<void>((resolve) => (grant = resolve));
+        return account;
+      });
+
+      const issuing = request(service);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(users.lockWithin).toHaveBeenCalledTimes(1);
+      expect(tokens.issue).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
+      grant();
+      await issuing;
+
+      expect(tokens.issue).toHaveBeenCalledTimes(1);
+      expect(users.lockWithin.mock.calls[0]![0]).toBe(tokens.issue.mock.calls[0]![0]);
+    });
+
+    it('issues nothing when the lock cannot be taken', async () => {
+      users.findByEmail.mockResolvedValue(account);
+      users.lockWithin.mockRejectedValue(new Error('lock timeout'));
+
+      await expect(service.requestPasswordReset(account.email)).rejects.toThrow('lock timeout');
+
+      expect(tokens.issue).not.toHaveBeenCalled();
+      expect(events.record).not.toHaveBeenCalled();
+      expect(tx.state.rollbacks).toBe(1);
+    });
   });
 
   describe('forgotPassword', () => {
@@ -257,9 +313,17 @@ describe('AccountRecoveryService', () => {
       await service.resetPassword(TOKEN, NEW_PASSWORD);
 
       expect(tx.transaction).toHaveBeenCalledTimes(1);
-      expect(log).toEqual(['setPasswordWithin (in transaction)', 'endWithin (in transaction)', 'refuseAccessTokens']);
-      const [manager, userId, hash] = users.setPasswordWithin.mock.calls[0] as unknown as [unknown, string, string];
+      expect(log).toEqual([
+        'consume (in transaction)',
+        'lockWithin (in transaction)',
+        'setPasswordWithin (in transaction)',
+        'endWithin (in transaction)',
+        'refuseAccessTokens',
+      ]);
+      const [manager, userId, hash, ...rest] = users.setPasswordWithin.mock.calls[0] as unknown as [unknown, string, string, ...unknown[]];
       expect([manager, userId]).toEqual([tx.manager, account.id]);
+      // A reset replaces whatever the password is now: no `replacing`.
+      expect(rest).toEqual([]);
       await expect(hasher.verify(NEW_PASSWORD, hash)).resolves.toBe(true);
       expect(sessions.endWithin).toHaveBeenCalledWith(tx.manager, account.id, 'password_reset');
       expect(sessions.endWithin.mock.calls[0]).toHaveLength(3);

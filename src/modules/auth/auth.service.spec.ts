@@ -15,6 +15,7 @@ import type { AccountRecoveryService } from './account-recovery.service.js';
 import { AuthService } from './auth.service.js';
 import type { ClientInfo } from '../../core/http/client-info.js';
 import type { TokensResponse } from './dto/auth.response.js';
+import type { LoginLockout } from './login-lockout.js';
 import type { SessionsService } from './sessions.service.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
 
@@ -52,11 +53,12 @@ function userWith(overrides: { status?: UserStatus; statusUntil?: Date | null; p
 }
 
 describe('AuthService', () => {
-  let users: { findForPasswordCheck: jest.Mock; reactivate: jest.Mock; rehashPassword: jest.Mock; create: jest.Mock };
+  let users: { findForPasswordCheck: jest.Mock; reactivate: jest.Mock; rehashPasswordWithin: jest.Mock; create: jest.Mock };
   let sessions: { transaction: jest.Mock; start: jest.Mock; signIn: jest.Mock; end: jest.Mock };
   let idempotency: { claim: jest.Mock; complete: jest.Mock; once: IdempotencyService['once'] };
   let metrics: { countLogin: jest.Mock };
   let recovery: { requestVerification: jest.Mock };
+  let lockout: { retryAfterSeconds: jest.Mock; recordFailure: jest.Mock; recordSuccess: jest.Mock };
   let verify: jest.SpiedFunction<PasswordHasher['verify']>;
   let service: AuthService;
 
@@ -64,7 +66,7 @@ describe('AuthService', () => {
     users = {
       findForPasswordCheck: jest.fn().mockResolvedValue(null),
       reactivate: jest.fn().mockResolvedValue(undefined),
-      rehashPassword: jest.fn().mockResolvedValue(undefined),
+      rehashPasswordWithin: jest.fn().mockResolvedValue(undefined),
       create: jest.fn(),
     };
     sessions = {
@@ -81,6 +83,11 @@ describe('AuthService', () => {
     };
     metrics = { countLogin: jest.fn() };
     recovery = { requestVerification: jest.fn().mockResolvedValue(undefined) };
+    lockout = {
+      retryAfterSeconds: jest.fn().mockResolvedValue(0),
+      recordFailure: jest.fn().mockResolvedValue(undefined),
+      recordSuccess: jest.fn().mockResolvedValue(undefined),
+    };
     verify = jest.spyOn(hasher, 'verify');
     service = new AuthService(
       users as unknown as UsersService,
@@ -89,20 +96,23 @@ describe('AuthService', () => {
       idempotency as unknown as IdempotencyService,
       metrics as unknown as MetricsService,
       recovery as unknown as AccountRecoveryService,
+      lockout as unknown as LoginLockout,
     );
   });
 
   afterEach(() => verify.mockRestore());
 
   describe('login', () => {
-    it('signs in with the right password', async () => {
+    it('signs in with the right password over the hash it checked, clearing the address of failures', async () => {
       const user = userWith();
       users.findForPasswordCheck.mockResolvedValue(user);
 
       const response = await service.login({ email: user.email, password: PASSWORD }, client);
 
+      expect(lockout.retryAfterSeconds).toHaveBeenCalledWith(user.email, client.ip);
       expect(users.findForPasswordCheck).toHaveBeenCalledWith({ email: user.email });
-      expect(sessions.signIn).toHaveBeenCalledWith(user.id, client);
+      // No re-hash at the configured cost: nothing to run under the lock.
+      expect(sessions.signIn).toHaveBeenCalledWith(user.id, client, user.passwordHash, undefined);
       expect(sessions.start).not.toHaveBeenCalled();
       expect(response).toEqual({
         ...issued,
@@ -119,12 +129,14 @@ describe('AuthService', () => {
         },
       });
       expect(response.user).not.toHaveProperty('passwordHash');
-      expect(metrics.countLogin).toHaveBeenCalledWith('success');
-      expect(users.rehashPassword).not.toHaveBeenCalled();
+      expect(lockout.recordSuccess).toHaveBeenCalledWith(user.email, client.ip);
+      expect(lockout.recordFailure).not.toHaveBeenCalled();
+      expect(metrics.countLogin.mock.calls).toEqual([['success']]);
+      expect(users.rehashPasswordWithin).not.toHaveBeenCalled();
       expect(users.reactivate).not.toHaveBeenCalled();
     });
 
-    it('answers an unknown email with 401 INVALID_CREDENTIALS after one full password check', async () => {
+    it('answers an unknown email with 401 INVALID_CREDENTIALS after one full password check, counting a failure', async () => {
       users.findForPasswordCheck.mockResolvedValue(null);
 
       const error = await rejectionOf(service.login({ email: 'nobody@example.com', password: PASSWORD }, client));
@@ -133,12 +145,15 @@ describe('AuthService', () => {
       expect(verify).toHaveBeenCalledTimes(1);
       expect(verify).toHaveBeenCalledWith(PASSWORD, undefined);
       await expect(verify.mock.results[0]!.value).resolves.toBe(false);
+      expect(lockout.recordFailure).toHaveBeenCalledTimes(1);
+      expect(lockout.recordFailure).toHaveBeenCalledWith('nobody@example.com', client.ip);
+      expect(lockout.recordSuccess).not.toHaveBeenCalled();
       expect(metrics.countLogin).toHaveBeenCalledTimes(1);
       expect(metrics.countLogin).toHaveBeenCalledWith('invalid_credentials');
       expect(sessions.signIn).not.toHaveBeenCalled();
     });
 
-    it('answers a wrong password exactly as an unknown email', async () => {
+    it('answers a wrong password exactly as an unknown email, counting both as failures', async () => {
       const user = userWith();
       users.findForPasswordCheck.mockResolvedValue(user);
 
@@ -154,18 +169,103 @@ describe('AuthService', () => {
       });
       expect(verify).toHaveBeenCalledTimes(2);
       expect(verify).toHaveBeenNthCalledWith(1, 'not-the-password-1', user.passwordHash);
+      expect(lockout.recordFailure.mock.calls).toEqual([
+        [user.email, client.ip],
+        ['nobody@example.com', client.ip],
+      ]);
+      expect(lockout.recordSuccess).not.toHaveBeenCalled();
       expect(metrics.countLogin.mock.calls).toEqual([['invalid_credentials'], ['invalid_credentials']]);
       expect(sessions.signIn).not.toHaveBeenCalled();
     });
 
-    it('reveals a blocked account only to someone who knows its password', async () => {
+    it('answers only once the failure is counted, so the next attempt sees it', async () => {
+      users.findForPasswordCheck.mockResolvedValue(userWith());
+      let reached!: () => void;
+      const failureReached = new Promise<void>((resolve) => (reached = resolve));
+      let counted!: () => void;
+      lockout.recordFailure.mockImplementation(() => {
+        reached();
+        return new Promise<void>((resolve) => (counted = resolve));
+      });
+      let settled = false;
+
+      const login = service.login({ email: 'ada@example.com', password: 'not-the-password-1' }, client).finally(() => (settled = true));
+      await failureReached;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false);
+      counted();
+
+      await expect(rejectionOf(login)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    });
+
+    it('counts a sign-in without a client address under the address null', async () => {
+      users.findForPasswordCheck.mockResolvedValue(null);
+      const unknownAddress: ClientInfo = { ip: null, userAgent: null };
+
+      await rejectionOf(service.login({ email: 'nobody@example.com', password: PASSWORD }, unknownAddress));
+
+      expect(lockout.retryAfterSeconds).toHaveBeenCalledWith('nobody@example.com', null);
+      expect(lockout.recordFailure).toHaveBeenCalledWith('nobody@example.com', null);
+    });
+
+    describe('while the address is locked out of the account', () => {
+      let hash: jest.SpiedFunction<PasswordHasher['hash']>;
+      let compare: jest.SpiedFunction<typeof bcrypt.compare>;
+
+      beforeEach(() => {
+        lockout.retryAfterSeconds.mockResolvedValue(120);
+        hash = jest.spyOn(hasher, 'hash');
+        compare = jest.spyOn(bcrypt, 'compare');
+      });
+
+      afterEach(() => {
+        hash.mockRestore();
+        compare.mockRestore();
+      });
+
+      it.each([
+        ['the right password', 'ada@example.com', PASSWORD],
+        ['a wrong password', 'ada@example.com', 'not-the-password-1'],
+        ['an unknown email', 'nobody@example.com', PASSWORD],
+      ])('refuses %s with 429 RATE_LIMITED and Retry-After before any password check', async (_label, email, password) => {
+        users.findForPasswordCheck.mockResolvedValue(userWith());
+
+        const error = await rejectionOf(service.login({ email, password }, client));
+
+        expect(error).toMatchObject({ code: 'RATE_LIMITED', status: 429, retryAfterSeconds: 120 });
+        expect(lockout.retryAfterSeconds).toHaveBeenCalledWith(email, client.ip);
+        expect(users.findForPasswordCheck).not.toHaveBeenCalled();
+        expect(verify).not.toHaveBeenCalled();
+        expect(compare).not.toHaveBeenCalled();
+        expect(hash).not.toHaveBeenCalled();
+        expect(sessions.signIn).not.toHaveBeenCalled();
+        // Refusals are neither failures (the lock would grow on its own) nor successes.
+        expect(lockout.recordFailure).not.toHaveBeenCalled();
+        expect(lockout.recordSuccess).not.toHaveBeenCalled();
+        expect(metrics.countLogin.mock.calls).toEqual([['locked_out']]);
+      });
+
+      it('gives the same answer whatever the password and whether the account exists', async () => {
+        users.findForPasswordCheck.mockResolvedValue(userWith());
+        const right = await rejectionOf(service.login({ email: 'ada@example.com', password: PASSWORD }, client));
+        const unknown = await rejectionOf(service.login({ email: 'nobody@example.com', password: 'x-wrong-1' }, client));
+
+        const shape = (e: AppError) => ({ code: e.code, status: e.status, detail: e.detail, retryAfterSeconds: e.retryAfterSeconds });
+        expect(shape(right)).toEqual(shape(unknown));
+      });
+    });
+
+    it('reveals a blocked account only to someone who knows its password (which clears the address of failures)', async () => {
       users.findForPasswordCheck.mockResolvedValue(userWith({ status: 'blocked' }));
 
       const wrong = await rejectionOf(service.login({ email: 'ada@example.com', password: 'not-the-password-1' }, client));
       expect(wrong).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+      expect(lockout.recordFailure).toHaveBeenCalledTimes(1);
 
       const right = await rejectionOf(service.login({ email: 'ada@example.com', password: PASSWORD }, client));
       expect(right).toMatchObject({ code: 'ACCOUNT_BLOCKED', status: 403 });
+      expect(lockout.recordFailure).toHaveBeenCalledTimes(1);
+      expect(lockout.recordSuccess).toHaveBeenCalledWith('ada@example.com', client.ip);
 
       expect(metrics.countLogin.mock.calls).toEqual([['invalid_credentials'], ['account_blocked']]);
       expect(sessions.signIn).not.toHaveBeenCalled();
@@ -198,18 +298,69 @@ describe('AuthService', () => {
       expect(metrics.countLogin).toHaveBeenCalledWith('success');
     });
 
-    it('rehashes a password hashed at another cost', async () => {
-      const costFive = new PasswordHasher(loadConfig({ BCRYPT_COST: '5' }));
-      const user = userWith({ passwordHash: await costFive.hash(PASSWORD) });
+    describe('a password hashed at another cost', () => {
+      let user: UserWithPassword;
+      let hash: jest.SpiedFunction<PasswordHasher['hash']>;
+
+      beforeEach(async () => {
+        const costFive = new PasswordHasher(loadConfig({ BCRYPT_COST: '5' }));
+        user = userWith({ passwordHash: await costFive.hash(PASSWORD) });
+        users.findForPasswordCheck.mockResolvedValue(user);
+        hash = jest.spyOn(hasher, 'hash');
+      });
+
+      afterEach(() => hash.mockRestore());
+
+      it('is hashed again before the sign-in takes the lock, and written only by the callback run under it', async () => {
+        const lockManager = { name: 'lock-manager' } as unknown as EntityManager;
+        sessions.signIn.mockImplementation(
+          async (_id: string, _client: ClientInfo, _checked: string, withinLock?: (m: EntityManager) => Promise<void>) => {
+            // Nothing written before the lock is held.
+            expect(hash).toHaveBeenCalledTimes(1);
+            expect(users.rehashPasswordWithin).not.toHaveBeenCalled();
+            await withinLock!(lockManager);
+            return { tokens: issued, role: 'user' };
+          },
+        );
+
+        await service.login({ email: user.email, password: PASSWORD }, client);
+
+        const [id, , checked, withinLock] = sessions.signIn.mock.calls[0] as [string, ClientInfo, string, unknown];
+        expect([id, checked]).toEqual([user.id, user.passwordHash]);
+        expect(withinLock).toEqual(expect.any(Function));
+        expect(users.rehashPasswordWithin).toHaveBeenCalledTimes(1);
+        const [usedManager, rehashedId, newHash] = users.rehashPasswordWithin.mock.calls[0] as [EntityManager, string, string];
+        expect(usedManager).toBe(lockManager);
+        expect(rehashedId).toBe(user.id);
+        expect(bcrypt.getRounds(newHash)).toBe(4);
+        await expect(hasher.verify(PASSWORD, newHash)).resolves.toBe(true);
+        expect(metrics.countLogin.mock.calls).toEqual([['success']]);
+      });
+
+      it('is not written when the sign-in does not run the callback', async () => {
+        // signIn's own behaviour when the stored hash changed meanwhile.
+        sessions.signIn.mockResolvedValue(undefined);
+
+        const error = await rejectionOf(service.login({ email: user.email, password: PASSWORD }, client));
+
+        expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+        expect(hash).toHaveBeenCalledTimes(1);
+        expect(users.rehashPasswordWithin).not.toHaveBeenCalled();
+      });
+    });
+
+    it('answers 401 INVALID_CREDENTIALS, counting no success, when the password changed during the check', async () => {
+      const user = userWith();
       users.findForPasswordCheck.mockResolvedValue(user);
+      sessions.signIn.mockResolvedValue(undefined);
 
-      await service.login({ email: user.email, password: PASSWORD }, client);
+      const error = await rejectionOf(service.login({ email: user.email, password: PASSWORD }, client));
 
-      expect(users.rehashPassword).toHaveBeenCalledTimes(1);
-      const [id, newHash] = users.rehashPassword.mock.calls[0] as [string, string];
-      expect(id).toBe(user.id);
-      expect(bcrypt.getRounds(newHash)).toBe(4);
-      await expect(hasher.verify(PASSWORD, newHash)).resolves.toBe(true);
+      expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401, detail: 'The email or password is incorrect.' });
+      expect(sessions.signIn).toHaveBeenCalledWith(user.id, client, user.passwordHash, undefined);
+      expect(metrics.countLogin.mock.calls).toEqual([['invalid_credentials']]);
+      // The password was right when checked: no failure to count.
+      expect(lockout.recordFailure).not.toHaveBeenCalled();
     });
 
     it('answers with the role signIn read under the lock, not the one read before the password check', async () => {
@@ -231,7 +382,7 @@ describe('AuthService', () => {
       const error = await rejectionOf(service.login({ email: user.email, password: PASSWORD }, client));
 
       expect(error).toMatchObject({ code: 'ACCOUNT_BLOCKED', status: 403 });
-      expect(metrics.countLogin).not.toHaveBeenCalledWith('success');
+      expect(metrics.countLogin.mock.calls).toEqual([['account_blocked']]);
     });
   });
 

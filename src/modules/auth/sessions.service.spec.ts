@@ -12,7 +12,7 @@ import type { TokensResponse } from './dto/auth.response.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { SessionEntity } from './session.entity.js';
 import type { SessionRevocations } from './session-revocations.js';
-import type { LockedSession, SessionsRepository } from './sessions.repository.js';
+import type { LockedSession, LockedUser, SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 import { type AccessTokenClaims, TokensService } from './tokens.service.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
@@ -133,10 +133,15 @@ describe('SessionsService', () => {
 
   describe('signIn', () => {
     const client = { ip: '198.51.100.1', userAgent: 'curl/8' };
-    const lockedUser = (overrides: { role?: UserRole; status?: UserStatus; statusUntil?: Date | null } = {}) => ({
-      role: 'user' as UserRole,
-      status: 'active' as UserStatus,
+    /** The hash the caller checked the password against. */
+    const CHECKED = '$2b$04$checkedcheckedcheckedcheckedcheckedcheckedcheckedche';
+    const lockedUser = (
+      overrides: { role?: UserRole; status?: UserStatus; statusUntil?: Date | null; passwordHash?: string } = {},
+    ): LockedUser => ({
+      role: 'user',
+      status: 'active',
       statusUntil: null,
+      passwordHash: CHECKED,
       ...overrides,
     });
     /** Tracks whether the fake transaction is open and whether it committed. */
@@ -159,7 +164,10 @@ describe('SessionsService', () => {
       const userId = randomUUID();
       repository.lockUser.mockResolvedValue(lockedUser({ role: 'admin' }));
 
-      const { tokens, role } = await service.signIn(userId, client);
+      const signedIn = await service.signIn(userId, client, CHECKED);
+
+      expect(signedIn).toBeDefined();
+      const { tokens, role } = signedIn!;
 
       expect(role).toBe('admin');
       expect(repository.transaction).toHaveBeenCalledTimes(1);
@@ -179,7 +187,7 @@ describe('SessionsService', () => {
       const userId = randomUUID();
       repository.lockUser.mockResolvedValue(lockedUser());
 
-      await service.signIn(userId, client);
+      await service.signIn(userId, client, CHECKED);
 
       expect(repository.revokeBeyondNewest).toHaveBeenCalledWith(
         manager,
@@ -200,7 +208,7 @@ describe('SessionsService', () => {
       );
       repository.lockUser.mockResolvedValue(lockedUser());
 
-      await single.signIn('user-1', client);
+      await single.signIn('user-1', client, CHECKED);
 
       expect(repository.revokeBeyondNewest).toHaveBeenCalledWith(manager, 'user-1', 0, expect.any(Number));
     });
@@ -216,7 +224,7 @@ describe('SessionsService', () => {
         expect(state.committed).toBe(true);
       });
 
-      await service.signIn('user-1', client);
+      await service.signIn('user-1', client, CHECKED);
 
       expect(openWhen).toEqual({ record: true, markRevoked: false });
       expect(recordedEvents(events).map(({ manager: m, event }) => [m, event.name, event.data])).toEqual([
@@ -230,18 +238,80 @@ describe('SessionsService', () => {
     it('records nothing when no session is beyond the limit', async () => {
       repository.lockUser.mockResolvedValue(lockedUser());
 
-      await service.signIn('user-1', client);
+      await service.signIn('user-1', client, CHECKED);
 
       expect(recordedEvents(events)).toEqual([]);
       expect(revocations.markRevoked.mock.calls.flat(2)).toEqual([]);
     });
 
-    it('answers a user that is gone with 401 INVALID_CREDENTIALS, opening and ending nothing', async () => {
+    it('answers undefined for a user that is gone, running nothing under the lock and opening or ending nothing', async () => {
       repository.lockUser.mockResolvedValue(undefined);
+      const withinLock = jest.fn().mockResolvedValue(undefined);
 
-      const error = await rejectionOf(service.signIn('gone', client));
+      await expect(service.signIn('gone', client, CHECKED, withinLock)).resolves.toBeUndefined();
 
-      expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+      expect(withinLock).not.toHaveBeenCalled();
+      expect(repository.revokeBeyondNewest).not.toHaveBeenCalled();
+      expect(repository.create).not.toHaveBeenCalled();
+      expect(revocations.markRevoked).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['changed by a reset or change that committed during the check', '$2b$04$anotheranotheranotheranotheranotheranotheranotheran'],
+      // The comparison is of hashes: even a concurrent sign-in's re-hash of the same password counts as a change.
+      ['re-hashed by a concurrent sign-in', `${CHECKED.slice(0, -1)}x`],
+    ])(
+      'answers undefined when the stored hash was %s, without running withinLock or opening a session',
+      async (_label, storedHash) => {
+        repository.lockUser.mockResolvedValue(lockedUser({ passwordHash: storedHash }));
+        const withinLock = jest.fn().mockResolvedValue(undefined);
+
+        await expect(service.signIn('user-1', client, CHECKED, withinLock)).resolves.toBeUndefined();
+
+        expect(repository.lockUser).toHaveBeenCalledWith(manager, 'user-1');
+        expect(withinLock).not.toHaveBeenCalled();
+        expect(repository.revokeBeyondNewest).not.toHaveBeenCalled();
+        expect(repository.create).not.toHaveBeenCalled();
+        expect(repository.addRefreshToken).not.toHaveBeenCalled();
+        expect(events.record).not.toHaveBeenCalled();
+        expect(revocations.markRevoked).not.toHaveBeenCalled();
+      },
+    );
+
+    it('checks the password before the account: a changed hash on a blocked account answers undefined, not 403', async () => {
+      repository.lockUser.mockResolvedValue(lockedUser({ status: 'blocked', passwordHash: 'another-hash' }));
+
+      await expect(service.signIn('user-1', client, CHECKED)).resolves.toBeUndefined();
+    });
+
+    it('runs withinLock with the transaction, after the lock and the checks, before any session is trimmed or opened', async () => {
+      const state = trackTransaction();
+      const order: string[] = [];
+      repository.lockUser.mockImplementation(async () => (order.push('lockUser'), lockedUser()));
+      repository.revokeBeyondNewest.mockImplementation(async () => (order.push('revokeBeyondNewest'), []));
+      repository.create.mockImplementation(async () => void order.push('create'));
+      const withinLock = jest.fn(async (m: EntityManager) => {
+        expect(m).toBe(manager);
+        expect(state.open).toBe(true);
+        order.push('withinLock');
+      });
+
+      await expect(service.signIn('user-1', client, CHECKED, withinLock)).resolves.toMatchObject({ role: 'user' });
+
+      expect(withinLock).toHaveBeenCalledTimes(1);
+      expect(order).toEqual(['lockUser', 'withinLock', 'revokeBeyondNewest', 'create']);
+      expect(state.committed).toBe(true);
+    });
+
+    it('opens no session and refuses no token when withinLock fails (the transaction rolls back)', async () => {
+      const state = trackTransaction();
+      repository.lockUser.mockResolvedValue(lockedUser());
+      repository.revokeBeyondNewest.mockResolvedValue(['old-1']);
+      const withinLock = jest.fn().mockRejectedValue(new Error('update failed'));
+
+      await expect(service.signIn('user-1', client, CHECKED, withinLock)).rejects.toThrow('update failed');
+
+      expect(state.committed).toBe(false);
       expect(repository.revokeBeyondNewest).not.toHaveBeenCalled();
       expect(repository.create).not.toHaveBeenCalled();
       expect(revocations.markRevoked).not.toHaveBeenCalled();
@@ -254,10 +324,12 @@ describe('SessionsService', () => {
       ['deactivated', null, 'ACCOUNT_DEACTIVATED'],
     ] as const)('checks the status again under the lock: refuses a %s user (until %s) with 403 %s', async (status, statusUntil, code) => {
       repository.lockUser.mockResolvedValue(lockedUser({ status, statusUntil }));
+      const withinLock = jest.fn().mockResolvedValue(undefined);
 
-      const error = await rejectionOf(service.signIn('user-1', client));
+      const error = await rejectionOf(service.signIn('user-1', client, CHECKED, withinLock));
 
       expect(error).toMatchObject({ code, status: 403 });
+      expect(withinLock).not.toHaveBeenCalled();
       expect(repository.revokeBeyondNewest).not.toHaveBeenCalled();
       expect(repository.create).not.toHaveBeenCalled();
       expect(events.record).not.toHaveBeenCalled();
@@ -267,7 +339,7 @@ describe('SessionsService', () => {
     it('lets a user whose suspension has lapsed sign in', async () => {
       repository.lockUser.mockResolvedValue(lockedUser({ status: 'suspended', statusUntil: new Date(Date.now() - SECOND) }));
 
-      await expect(service.signIn('user-1', client)).resolves.toMatchObject({ role: 'user', tokens: { tokenType: 'Bearer' } });
+      await expect(service.signIn('user-1', client, CHECKED)).resolves.toMatchObject({ role: 'user', tokens: { tokenType: 'Bearer' } });
     });
 
     it('refuses no access token when the transaction fails after trimming', async () => {
@@ -276,7 +348,7 @@ describe('SessionsService', () => {
       repository.revokeBeyondNewest.mockResolvedValue(['old-1']);
       repository.create.mockRejectedValue(new Error('insert failed'));
 
-      await expect(service.signIn('user-1', client)).rejects.toThrow('insert failed');
+      await expect(service.signIn('user-1', client, CHECKED)).rejects.toThrow('insert failed');
 
       expect(revocations.markRevoked).not.toHaveBeenCalled();
     });

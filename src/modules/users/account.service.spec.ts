@@ -51,15 +51,16 @@ describe('AccountService', () => {
   let service: AccountService;
   /** What happened, in order, and whether a transaction was open at the time. */
   let log: string[];
+  let step: (name: string) => void;
 
   beforeEach(() => {
     tx = fakeTransactions();
     log = [];
-    const step = (name: string) => log.push(`${name}${tx.state.open ? ' (in transaction)' : ''}`);
+    step = (name: string) => void log.push(`${name}${tx.state.open ? ' (in transaction)' : ''}`);
     users = {
       findForPasswordCheck: jest.fn().mockResolvedValue({ ...buildUserEntity({ id: user.userId }), passwordHash: currentHash }),
       transaction: tx.transaction,
-      setPasswordWithin: jest.fn(async () => void step('setPasswordWithin')),
+      setPasswordWithin: jest.fn(async () => (step('setPasswordWithin'), true)),
       lockWithin: jest.fn(async () => (step('lockWithin'), buildUserEntity({ id: user.userId }))),
       setStatusWithin: jest.fn(async () => (step('setStatusWithin'), buildUserEntity({ id: user.userId, status: 'deactivated' }))),
       forget: jest.fn(async () => void step('forget')),
@@ -121,11 +122,28 @@ describe('AccountService', () => {
 
       expect(tx.transaction).toHaveBeenCalledTimes(1);
       expect(log).toEqual(['setPasswordWithin (in transaction)', 'endWithin (in transaction)', 'refuseAccessTokens']);
-      const [manager, id, hash] = users.setPasswordWithin.mock.calls[0] as unknown as [unknown, string, string];
+      const [manager, id, hash, replacing] = users.setPasswordWithin.mock.calls[0] as unknown as [unknown, string, string, string];
       expect([manager, id]).toEqual([tx.manager, user.userId]);
       await expect(hasher.verify(NEW, hash)).resolves.toBe(true);
+      // Only over the hash the current password was just checked against.
+      expect(replacing).toBe(currentHash);
+      expect(tx.state.commits).toBe(1);
       expect(sessions.endWithin).toHaveBeenCalledWith(tx.manager, user.userId, 'password_change', { exceptSessionId: user.sessionId });
       expect(sessions.refuseAccessTokens).toHaveBeenCalledWith(['s2', 's3']);
+    });
+
+    it('answers 400 INVALID_CURRENT_PASSWORD when the password was changed (a reset, say) since the check, ending and refusing nothing', async () => {
+      users.setPasswordWithin.mockImplementation(async () => (step('setPasswordWithin'), false));
+
+      const error = await rejectionOf(service.changePassword(user, { currentPassword: CURRENT, newPassword: NEW }));
+
+      expect(error).toMatchObject({ code: 'INVALID_CURRENT_PASSWORD', status: 400 });
+      expect(error.errors).toEqual([{ field: 'currentPassword', message: 'is incorrect' }]);
+      expect(users.setPasswordWithin).toHaveBeenCalledWith(tx.manager, user.userId, expect.any(String), currentHash);
+      expect(log).toEqual(['setPasswordWithin (in transaction)']);
+      expect(tx.state).toMatchObject({ commits: 0, rollbacks: 1 });
+      expect(sessions.endWithin).not.toHaveBeenCalled();
+      expect(sessions.refuseAccessTokens).not.toHaveBeenCalled();
     });
 
     it('refuses no tokens when the transaction fails', async () => {

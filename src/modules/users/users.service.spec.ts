@@ -57,6 +57,7 @@ function fakeRepository() {
       existsByEmail: jest.fn().mockResolvedValue(false),
       update: jest.fn().mockResolvedValue(null),
       updatePasswordHash: jest.fn().mockResolvedValue(undefined),
+      replacePassword: jest.fn().mockResolvedValue(true),
       liftLapsedSuspensions: jest.fn<Promise<LiftedSuspension[]>, unknown[]>().mockResolvedValue([]),
       lockAdminSet: jest.fn().mockResolvedValue(undefined),
       tryLockSuspensionSweep: jest.fn().mockResolvedValue(true),
@@ -453,21 +454,52 @@ describe('UsersService', () => {
       expect(repository.findForPasswordCheck).toHaveBeenCalledWith({ id: user.id });
     });
 
-    it('rehashPassword stores the new hash outside any transaction and records no event', async () => {
-      await service.rehashPassword('u1', 'new-hash');
+    it("rehashPasswordWithin stores the new hash in the caller's transaction and records no event", async () => {
+      await service.rehashPasswordWithin(tx.manager, 'u1', 'new-hash');
 
-      expect(repository.updatePasswordHash).toHaveBeenCalledWith('u1', 'new-hash');
+      expect(repository.updatePasswordHash).toHaveBeenCalledTimes(1);
+      expect(repository.updatePasswordHash).toHaveBeenCalledWith(tx.manager, 'u1', 'new-hash');
+      // The same password: reset links stay valid, and no transaction of its own.
+      expect(repository.replacePassword).not.toHaveBeenCalled();
+      expect(tx.transaction).not.toHaveBeenCalled();
       expect(events.record).not.toHaveBeenCalled();
     });
 
-    it("setPasswordWithin stores the hash and records user.password_changed in the caller's transaction", async () => {
-      await service.setPasswordWithin(tx.manager, 'u1', 'new-hash');
+    it("setPasswordWithin replaces the password and records user.password_changed in the caller's transaction", async () => {
+      await expect(service.setPasswordWithin(tx.manager, 'u1', 'new-hash')).resolves.toBe(true);
 
-      expect(repository.updatePasswordHash).toHaveBeenCalledWith('u1', 'new-hash', tx.manager);
+      expect(repository.replacePassword).toHaveBeenCalledWith(tx.manager, 'u1', 'new-hash', undefined);
+      expect(repository.updatePasswordHash).not.toHaveBeenCalled();
+      expect(tx.transaction).not.toHaveBeenCalled();
       expect(recordedEvents(events)).toEqual([
         { manager: tx.manager, event: { name: 'user.password_changed', userId: 'u1', data: { userId: 'u1' } } },
       ]);
+      expect(repository.replacePassword.mock.invocationCallOrder[0]).toBeLessThan(events.record.mock.invocationCallOrder[0]!);
       expect(JSON.stringify(events.record.mock.calls)).not.toContain('new-hash');
+    });
+
+    it('setPasswordWithin replaces only the hash it is given as replacing, and says so', async () => {
+      await expect(service.setPasswordWithin(tx.manager, 'u1', 'new-hash', 'checked-hash')).resolves.toBe(true);
+
+      expect(repository.replacePassword).toHaveBeenCalledWith(tx.manager, 'u1', 'new-hash', 'checked-hash');
+      expect(recordedEvents(events).map(({ event }) => event.name)).toEqual(['user.password_changed']);
+    });
+
+    it('setPasswordWithin answers false and records no event when the stored hash is no longer the one replaced', async () => {
+      repository.replacePassword.mockResolvedValue(false);
+
+      await expect(service.setPasswordWithin(tx.manager, 'u1', 'new-hash', 'checked-hash')).resolves.toBe(false);
+
+      expect(repository.replacePassword).toHaveBeenCalledWith(tx.manager, 'u1', 'new-hash', 'checked-hash');
+      expect(events.record).not.toHaveBeenCalled();
+    });
+
+    it('setPasswordWithin answers false and records no event for a user that is gone', async () => {
+      repository.replacePassword.mockResolvedValue(false);
+
+      await expect(service.setPasswordWithin(tx.manager, 'gone', 'new-hash')).resolves.toBe(false);
+
+      expect(events.record).not.toHaveBeenCalled();
     });
   });
 
