@@ -34,7 +34,7 @@ describe('AccountRecoveryService', () => {
   const hasher = new PasswordHasher(config);
   const account = buildUserEntity({ emailVerified: false });
   let tx: ReturnType<typeof fakeTransactions>;
-  let tokens: { issue: jest.Mock; consume: jest.Mock };
+  let tokens: { issue: jest.Mock; consume: jest.Mock; ownerOf: jest.Mock };
   let users: {
     transaction: jest.Mock;
     getProfile: jest.Mock;
@@ -56,6 +56,7 @@ describe('AccountRecoveryService', () => {
     tokens = {
       issue: jest.fn(async () => (step('issue'), { token: TOKEN, expiresAt: EXPIRES_AT })),
       consume: jest.fn(async () => (step('consume'), { userId: account.id })),
+      ownerOf: jest.fn(async () => account.id),
     };
     users = {
       transaction: tx.transaction,
@@ -156,7 +157,9 @@ describe('AccountRecoveryService', () => {
       expect(recordedEvents(events)).toEqual([
         { manager: tx.manager, event: { name: 'user.email_verified', userId: account.id, data: { userId: account.id } } },
       ]);
+      // The user's lock before the token's, as issuing takes them.
       expect(log).toEqual([
+        'lockWithin (in transaction)',
         'consume (in transaction)',
         'markEmailVerifiedWithin (in transaction)',
         'record user.email_verified (in transaction)',
@@ -314,6 +317,7 @@ describe('AccountRecoveryService', () => {
 
       expect(tx.transaction).toHaveBeenCalledTimes(1);
       expect(log).toEqual([
+        'lockWithin (in transaction)',
         'consume (in transaction)',
         'lockWithin (in transaction)',
         'setPasswordWithin (in transaction)',

@@ -52,7 +52,7 @@ export class AccountRecoveryService {
 
   async verifyEmail(token: string): Promise<void> {
     const userId = await this.users.transaction(async (manager) => {
-      const result = await this.tokens.consume(manager, token, 'email_verification');
+      const result = await this.consume(manager, token, 'email_verification');
       const error = tokenError(result);
       if (error) throw error;
       const { userId } = result as { userId: string };
@@ -99,11 +99,21 @@ export class AccountRecoveryService {
     return this.tokens.issue(manager, userId, purpose, ttlSeconds);
   }
 
+  /**
+   * Takes the user's lock before the token's, in the order issuing takes them
+   * (user, then the tokens it voids), so a use racing a new link cannot deadlock.
+   */
+  private async consume(manager: EntityManager, token: string, purpose: AccountTokenPurpose): Promise<ConsumeResult> {
+    const owner = await this.tokens.ownerOf(manager, token, purpose);
+    if (owner) await this.users.lockWithin(manager, owner);
+    return this.tokens.consume(manager, token, purpose);
+  }
+
   /** Sets the new password (voiding the other unused links) and ends every session of the user. */
   async resetPassword(token: string, newPassword: string): Promise<void> {
     const passwordHash = await this.hasher.hash(newPassword);
     const ended = await this.users.transaction(async (manager) => {
-      const result = await this.tokens.consume(manager, token, 'password_reset');
+      const result = await this.consume(manager, token, 'password_reset');
       const error = tokenError(result);
       if (error) throw error;
       const { userId } = result as { userId: string };

@@ -29,6 +29,15 @@ export class AccountTokensRepository {
     return { token, expiresAt: row.expires_at };
   }
 
+  /** Whose token this is (without locking it), or undefined. */
+  async ownerOf(manager: EntityManager, token: string, purpose: AccountTokenPurpose): Promise<string | undefined> {
+    const [row] = (await manager.query('SELECT user_id FROM user_tokens WHERE token_hash = $1 AND purpose = $2', [
+      sha256(token),
+      purpose,
+    ])) as { user_id: string }[];
+    return row?.user_id;
+  }
+
   /** Spends a token in the caller's transaction (a concurrent second use finds it used). */
   async consume(manager: EntityManager, token: string, purpose: AccountTokenPurpose): Promise<ConsumeResult> {
     const [row] = (await manager.query(
