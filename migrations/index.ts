@@ -1,6 +1,12 @@
 import { CreateUsersAndSessions1763798400000 } from './1763798400000-CreateUsersAndSessions.js';
 import { AddLifecycleOutboxPreferences1763884800000 } from './1763884800000-AddLifecycleOutboxPreferences.js';
 import { AddAdministration1764633600000 } from './1764633600000-AddAdministration.js';
+import { AddRevocationMarkPending1764720000000 } from './1764720000000-AddRevocationMarkPending.js';
 
 /** Listed explicitly (not globbed) so the app, the CLI and Jest load them the same way. */
-export const migrations = [CreateUsersAndSessions1763798400000, AddLifecycleOutboxPreferences1763884800000, AddAdministration1764633600000];
+export const migrations = [
+  CreateUsersAndSessions1763798400000,
+  AddLifecycleOutboxPreferences1763884800000,
+  AddAdministration1764633600000,
+  AddRevocationMarkPending1764720000000,
+];

@@ -1,5 +1,5 @@
-import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import KeyvRedis from '@keyv/redis';
+import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import KeyvRedis, { type RedisConnectionClientType } from '@keyv/redis';
 import { createCache } from 'cache-manager';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 
@@ -7,8 +7,10 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { CacheService } from './cache.service.js';
 import { CACHE, STRICT_STORE } from './cache.tokens.js';
+import { requireNoEviction } from './redis-eviction-policy.js';
 
 const BACKEND = Symbol('CACHE_BACKEND');
+const CONNECT_TIMEOUT_MS = 2_000;
 
 /** Redis when configured, else a process-local map. Both Keyv views below share it. */
 function createBackend(config: AppConfig): KeyvStoreAdapter | Map<string, unknown> {
@@ -18,7 +20,7 @@ function createBackend(config: AppConfig): KeyvStoreAdapter | Map<string, unknow
       url: config.redisUrl,
       // Fail fast while Redis is away instead of queueing commands until it returns.
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000) },
+      socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000) },
     },
     { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 1_000 },
   );
@@ -62,8 +64,16 @@ function view(backend: KeyvStoreAdapter | Map<string, unknown>, config: AppConfi
   ],
   exports: [STRICT_STORE, CACHE, CacheService],
 })
-export class CacheModule implements OnApplicationShutdown {
+export class CacheModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(BACKEND) private readonly backend: KeyvStoreAdapter | Map<string, unknown>) {}
+
+  /** Refuses to start on a Redis that may evict keys (see redis-eviction-policy.ts). */
+  async onModuleInit(): Promise<void> {
+    if (!(this.backend instanceof KeyvRedis)) return;
+    // A URL makes a single-node client (never a cluster or sentinel one).
+    const client = this.backend.client as RedisConnectionClientType;
+    await requireNoEviction(client, new Logger('Cache'), CONNECT_TIMEOUT_MS);
+  }
 
   async onApplicationShutdown(): Promise<void> {
     if (!(this.backend instanceof KeyvRedis)) return;

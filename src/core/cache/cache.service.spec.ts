@@ -117,6 +117,55 @@ describe('CacheService', () => {
     });
   });
 
+  describe('strictSet', () => {
+    it('does nothing for no entries', async () => {
+      await service.strictSet([]);
+
+      expect(store.setMany).not.toHaveBeenCalled();
+    });
+
+    it('writes every entry in one call, TTL in milliseconds', async () => {
+      await service.strictSet([
+        { key: 'a', value: 1, ttlMs: 5_000 },
+        { key: 'b', value: 2, ttlMs: 7_000 },
+      ]);
+
+      expect(store.setMany).toHaveBeenCalledWith([
+        { key: 'a', value: 1, ttl: 5_000 },
+        { key: 'b', value: 2, ttl: 7_000 },
+      ]);
+    });
+
+    it('throws when the store throws or refuses an entry, and keeps nothing to retry', async () => {
+      store.setMany.mockRejectedValueOnce(new Error('redis is down')).mockResolvedValueOnce([true, false]);
+
+      await expect(service.strictSet([{ key: 'a', value: 1, ttlMs: 5_000 }])).rejects.toThrow('redis is down');
+      await expect(
+        service.strictSet([
+          { key: 'a', value: 1, ttlMs: 5_000 },
+          { key: 'b', value: 1, ttlMs: 5_000 },
+        ]),
+      ).rejects.toThrow('did not take every entry');
+
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(store.setMany).toHaveBeenCalledTimes(2);
+      await expect(service.strictGet('a')).resolves.toBeUndefined();
+      expect(store.get).toHaveBeenCalledWith('a');
+    });
+
+    it('supersedes a write still pending for the same key', async () => {
+      store.setMany.mockRejectedValueOnce(new Error('redis is down'));
+      await service.setReliably([{ key: 'a', value: 'old', ttlMs: 60_000 }]);
+
+      await service.strictSet([{ key: 'a', value: 'new', ttlMs: 60_000 }]);
+      store.get.mockResolvedValue('new');
+
+      await expect(service.strictGet('a')).resolves.toBe('new');
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(store.setMany).toHaveBeenCalledTimes(2);
+    });
+  });
+
   describe('setReliably', () => {
     it('does nothing for no entries', async () => {
       await service.setReliably([]);

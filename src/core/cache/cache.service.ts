@@ -35,6 +35,17 @@ export class CacheService implements OnApplicationShutdown {
     return this.store.get(key);
   }
 
+  /**
+   * Writes now or throws, keeping nothing: for callers that keep their own
+   * durable record of what must still be written (session revocation marks).
+   */
+  async strictSet(entries: { key: string; value: unknown; ttlMs: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const written: unknown = await this.store.setMany(entries.map(({ key, value, ttlMs }) => ({ key, value, ttl: ttlMs })));
+    if (Array.isArray(written) && written.includes(false)) throw new Error('the store did not take every entry');
+    for (const { key } of entries) this.pending.delete(key);
+  }
+
   async setReliably(entries: { key: string; value: unknown; ttlMs: number }[]): Promise<void> {
     if (entries.length === 0) return;
     try {

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import passport from 'passport';
 
 import type { AuthUser } from '../../core/auth/auth.decorators.js';
@@ -6,6 +6,7 @@ import { RouteAccessRules } from '../../core/auth/route-access.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { revocationUnknown } from './session-revocations.js';
 
 type AuthenticatedRequest = { user?: AuthUser };
 
@@ -20,6 +21,8 @@ type AuthenticatedRequest = { user?: AuthUser };
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
+  private readonly logger = new Logger('Auth');
+
   constructor(
     private readonly rules: RouteAccessRules,
     private readonly strategy: JwtStrategy,
@@ -38,9 +41,10 @@ export class JwtAuthGuard implements CanActivate {
     const user = await new Promise<AuthUser>((resolve, reject) => {
       const refuse = () => reject(new AppError(ErrorCode.UNAUTHENTICATED, 401, 'A valid access token is required.'));
       const verdict = (error: unknown, found: AuthUser | false) => {
-        // Errors of our own (a database outage during the revocation check) keep their meaning.
-        if (error instanceof AppError) return reject(error);
-        if (error || !found) return refuse();
+        // Passport reports a bad, expired or revoked token as a failure (no error), so an error means
+        // the check itself could not be made: never a 401, which makes clients discard a valid token.
+        if (error) return reject(error instanceof AppError ? error : this.unexpected(error));
+        if (!found) return refuse();
         resolve(found);
       };
       // Passport sets success() and fail() on the strategy object it is given, so each request gets its own.
@@ -50,5 +54,11 @@ export class JwtAuthGuard implements CanActivate {
     request.user = user;
     if (!roles?.length || roles.includes(user.role)) return true;
     throw new AppError(ErrorCode.FORBIDDEN, 403, 'You are not allowed to do this.');
+  }
+
+  private unexpected(error: unknown): AppError {
+    // The 503 reaches the error filter in its place, so the cause is logged here.
+    this.logger.error({ err: error }, 'the access token check failed');
+    return revocationUnknown();
   }
 }

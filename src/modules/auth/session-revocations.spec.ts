@@ -5,40 +5,84 @@ import { Keyv } from 'keyv';
 import { CacheService } from '../../core/cache/cache.service.js';
 import type { Cache, StrictStore } from '../../core/cache/cache.tokens.js';
 import { loadConfig } from '../../core/config/config.js';
-import { SessionRevocations } from './session-revocations.js';
+import { AppError } from '../../core/errors/app-error.js';
+import {
+  SessionRevocations,
+  SYNC_INTERVAL_MS,
+  SYNC_STALE_AFTER_MS,
+  UNSTORED_MARK_WAIT_MS,
+} from './session-revocations.js';
 import type { SessionsRepository } from './sessions.repository.js';
 
 const config = loadConfig({ NODE_ENV: 'test', ACCESS_TOKEN_TTL_SECONDS: '900', SESSION_IDLE_TTL_SECONDS: '3600' });
 const MARK_TTL_MS = (900 + 60) * 1000;
 
+type Repository = { isEnded: jest.Mock; listRevocationMarksPending: jest.Mock; clearRevocationMarksPending: jest.Mock };
+type Store = { get: jest.Mock; setMany: jest.Mock; deleteMany: jest.Mock };
+
+function fakeStore(): Store {
+  return {
+    get: jest.fn().mockResolvedValue(undefined),
+    setMany: jest.fn().mockResolvedValue([true]),
+    deleteMany: jest.fn().mockResolvedValue(true),
+  };
+}
+
+function fakeRepository(): Repository {
+  return {
+    isEnded: jest.fn(),
+    listRevocationMarksPending: jest.fn().mockResolvedValue([]),
+    clearRevocationMarksPending: jest.fn().mockResolvedValue(undefined),
+  };
+}
+
+function replica(store: Store, repository: Repository): SessionRevocations {
+  const cache = new CacheService(store as unknown as StrictStore, { wrap: jest.fn() } as unknown as Cache);
+  return new SessionRevocations(cache, repository as unknown as SessionsRepository, config);
+}
+
+const never = () => new Promise<never>(() => undefined);
+
 describe('SessionRevocations', () => {
-  let store: { get: jest.Mock; setMany: jest.Mock; deleteMany: jest.Mock };
-  let cacheManager: { wrap: jest.Mock };
-  let cache: CacheService;
-  let repository: { isEnded: jest.Mock };
+  let store: Store;
+  let repository: Repository;
   let revocations: SessionRevocations;
+  let started: SessionRevocations[];
   let warn: jest.SpiedFunction<Logger['warn']>;
 
+  /** Starts a replica's sync loop (its first load included); stopped after the test. */
+  const start = async (instance: SessionRevocations) => {
+    started.push(instance);
+    await instance.onApplicationBootstrap();
+    return instance;
+  };
+
   beforeEach(() => {
-    store = {
-      get: jest.fn().mockResolvedValue(undefined),
-      setMany: jest.fn().mockResolvedValue([true]),
-      deleteMany: jest.fn().mockResolvedValue(true),
-    };
-    cacheManager = { wrap: jest.fn() };
-    cache = new CacheService(store as unknown as StrictStore, cacheManager as unknown as Cache);
-    repository = { isEnded: jest.fn() };
-    revocations = new SessionRevocations(cache, repository as unknown as SessionsRepository, config);
+    jest.useFakeTimers();
+    store = fakeStore();
+    repository = fakeRepository();
+    revocations = replica(store, repository);
+    started = [];
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   });
 
-  afterEach(() => {
-    cache.onApplicationShutdown();
-    warn.mockRestore();
+  afterEach(async () => {
+    // Shutdown waits (a bounded time) for a write in flight: let the fake clock run meanwhile.
+    await Promise.all([...started.map((instance) => instance.onModuleDestroy()), jest.advanceTimersByTimeAsync(5_000)]);
+    jest.restoreAllMocks();
     jest.useRealTimers();
   });
 
-  describe('isRevoked', () => {
+  it('answers only after every replica had time to load or go stale, whatever the timers', () => {
+    // The whole guarantee for a mark Redis refused: a replica that has not loaded it by then has no fresh load either.
+    expect(UNSTORED_MARK_WAIT_MS).toBeGreaterThanOrEqual(SYNC_STALE_AFTER_MS);
+    expect(SYNC_STALE_AFTER_MS).toBeGreaterThan(SYNC_INTERVAL_MS);
+  });
+
+  describe('isRevoked on a replica in sync', () => {
+    beforeEach(() => start(revocations));
+
     it('is true when the store holds a mark for the session', async () => {
       store.get.mockResolvedValue(1);
 
@@ -48,8 +92,6 @@ describe('SessionRevocations', () => {
     });
 
     it('is false when the store has no mark', async () => {
-      store.get.mockResolvedValue(undefined);
-
       await expect(revocations.isRevoked('s1')).resolves.toBe(false);
       expect(repository.isEnded).not.toHaveBeenCalled();
     });
@@ -62,148 +104,280 @@ describe('SessionRevocations', () => {
       expect(repository.isEnded).toHaveBeenCalledWith('s1', 3600);
     });
 
-    it('never goes through the lenient cache-manager view (an outage must not read as "not revoked")', async () => {
-      store.get.mockRejectedValue(new Error('redis is down'));
+    it('asks the database when the store does not answer within a second', async () => {
+      store.get.mockImplementation(never);
       repository.isEnded.mockResolvedValue(true);
 
-      await revocations.isRevoked('s1');
+      const revoked = revocations.isRevoked('s1');
+      await jest.advanceTimersByTimeAsync(1_000);
 
-      expect(cacheManager.wrap).not.toHaveBeenCalled();
+      await expect(revoked).resolves.toBe(true);
+    });
+
+    it('answers 503 SERVICE_UNAVAILABLE (never "not revoked", never 401) when neither the store nor the database can', async () => {
+      store.get.mockRejectedValue(new Error('redis is down'));
+      repository.isEnded.mockRejectedValue(new Error('connect ECONNREFUSED'));
+
+      const failure = await revocations.isRevoked('s1').catch((thrown: unknown) => thrown);
+
+      expect(failure).toBeInstanceOf(AppError);
+      expect(failure).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 2 });
+    });
+
+    it('never goes through the lenient cache-manager view (an outage must not read as "not revoked")', async () => {
+      const keyv = new Keyv({ throwOnErrors: true });
+      const lenient = { wrap: jest.fn() };
+      jest.spyOn(keyv, 'get').mockRejectedValue(new Error('redis is down'));
+      const instance = new SessionRevocations(
+        new CacheService(keyv, lenient as unknown as Cache),
+        repository as unknown as SessionsRepository,
+        config,
+      );
+      repository.isEnded.mockResolvedValue(true);
+
+      await expect(instance.isRevoked('s1')).resolves.toBe(true);
+      expect(lenient.wrap).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('isRevoked on a replica that may be missing pending sessions', () => {
+    it('asks the database before its first load', async () => {
+      repository.isEnded.mockResolvedValue(true);
+
+      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
+      expect(repository.isEnded).toHaveBeenCalledWith('s1', 3600);
+    });
+
+    it('asks the database once its loads have failed for longer than SYNC_STALE_AFTER_MS, and stops once one succeeds', async () => {
+      await start(revocations);
+      repository.listRevocationMarksPending.mockRejectedValue(new Error('connect ECONNREFUSED'));
+      repository.isEnded.mockResolvedValue(false);
+
+      await jest.advanceTimersByTimeAsync(SYNC_STALE_AFTER_MS - 1);
+      await revocations.isRevoked('s1');
+      expect(repository.isEnded).not.toHaveBeenCalled();
+
+      await jest.advanceTimersByTimeAsync(1);
+      await expect(revocations.isRevoked('s1')).resolves.toBe(false);
+      expect(repository.isEnded).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+
+      repository.listRevocationMarksPending.mockResolvedValue([]);
+      await jest.advanceTimersByTimeAsync(SYNC_INTERVAL_MS);
+      await revocations.isRevoked('s1');
+      expect(repository.isEnded).toHaveBeenCalledTimes(1);
+    });
+
+    it('counts a load as fresh from when it started, not from when it answered', async () => {
+      await start(revocations);
+      let answer!: () => void;
+      repository.listRevocationMarksPending.mockImplementationOnce(() => new Promise((resolve) => (answer = () => resolve([]))));
+      repository.isEnded.mockResolvedValue(false);
+
+      // The next load starts one interval after the first and hangs for SYNC_STALE_AFTER_MS.
+      await jest.advanceTimersByTimeAsync(SYNC_INTERVAL_MS + SYNC_STALE_AFTER_MS);
+      answer();
+      await jest.advanceTimersByTimeAsync(0);
+
+      await revocations.isRevoked('s1');
+      expect(repository.isEnded).toHaveBeenCalledTimes(1);
+    });
+
+    it('still answers from a mark in the store while the database is away', async () => {
+      store.get.mockResolvedValue(1);
+      repository.isEnded.mockRejectedValue(new Error('connect ECONNREFUSED'));
+
+      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
+    });
+
+    it('answers 503 when the database is away and the store has no mark', async () => {
+      repository.isEnded.mockRejectedValue(new Error('connect ECONNREFUSED'));
+
+      await expect(revocations.isRevoked('s1')).rejects.toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
     });
   });
 
   describe('markRevoked', () => {
+    beforeEach(() => start(revocations));
+
     it('does nothing for no sessions', async () => {
       await revocations.markRevoked([]);
 
       expect(store.setMany).not.toHaveBeenCalled();
+      expect(repository.clearRevocationMarksPending).not.toHaveBeenCalled();
     });
 
-    it('writes one mark per session that outlives every access token', async () => {
+    it('writes one mark per session that outlives every access token, clears their flags, and answers at once', async () => {
       await revocations.markRevoked(['s1', 's2']);
 
       expect(store.setMany).toHaveBeenCalledWith([
         { key: 'revoked-session:s1', value: 1, ttl: MARK_TTL_MS },
         { key: 'revoked-session:s2', value: 1, ttl: MARK_TTL_MS },
       ]);
+      expect(repository.clearRevocationMarksPending).toHaveBeenCalledWith(['s1', 's2']);
     });
 
-    it('honours a mark the store refused on this replica at once, without asking the store or the database', async () => {
-      store.setMany.mockRejectedValueOnce(new Error('redis is down'));
-      store.get.mockResolvedValue(undefined);
+    it('answers even when clearing the flags fails (the sync clears them)', async () => {
+      repository.clearRevocationMarksPending.mockRejectedValueOnce(new Error('connect ECONNREFUSED'));
 
       await expect(revocations.markRevoked(['s1'])).resolves.toBeUndefined();
+    });
 
+    it.each([
+      ['refuses', () => Promise.reject(new Error('redis is down')), 0],
+      ['does not answer', never, 1_000],
+    ])('when the store %s: refuses at once here, keeps the flags, and answers only after UNSTORED_MARK_WAIT_MS', async (_, write, failsAfterMs) => {
+      store.setMany.mockImplementationOnce(write);
+      let answered = false;
+      const marking = revocations.markRevoked(['s1']).then(() => (answered = true));
+
+      await jest.advanceTimersByTimeAsync(failsAfterMs);
       await expect(revocations.isRevoked('s1')).resolves.toBe(true);
-      expect(store.get).not.toHaveBeenCalled();
-      expect(repository.isEnded).not.toHaveBeenCalled();
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('not stored in Redis'));
+
+      await jest.advanceTimersByTimeAsync(UNSTORED_MARK_WAIT_MS - 1);
+      expect(answered).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      await marking;
+      expect(answered).toBe(true);
+      // The flags are the record every replica reads: only the sync clears them, once a mark is stored.
+      expect(repository.clearRevocationMarksPending).not.toHaveBeenCalledWith(['s1']);
       await expect(revocations.isRevoked('s2')).resolves.toBe(false);
     });
+  });
 
-    it('retries marks the store refused, after a second', async () => {
-      jest.useFakeTimers();
-      store.setMany.mockRejectedValueOnce(new Error('redis is down'));
+  describe('sync', () => {
+    it('loads the pending sessions at start and every second, refuses them, stores their marks for what is left of their lifetime, and clears the flags', async () => {
+      repository.listRevocationMarksPending.mockResolvedValueOnce([]).mockResolvedValueOnce([{ id: 's1', markTtlMs: 90_000 }]);
+      await start(revocations);
+      expect(repository.listRevocationMarksPending).toHaveBeenCalledWith(960);
+      expect(store.setMany).not.toHaveBeenCalled();
 
-      await expect(revocations.markRevoked(['s1', 's2'])).resolves.toBeUndefined();
-      expect(warn).toHaveBeenCalledTimes(1);
-      expect(store.setMany).toHaveBeenCalledTimes(1);
+      await jest.advanceTimersByTimeAsync(SYNC_INTERVAL_MS);
 
-      await jest.advanceTimersByTimeAsync(999);
-      expect(store.setMany).toHaveBeenCalledTimes(1);
-      await jest.advanceTimersByTimeAsync(1);
-      expect(store.setMany).toHaveBeenCalledTimes(2);
+      expect(repository.listRevocationMarksPending).toHaveBeenCalledTimes(2);
+      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
+      expect(store.get).not.toHaveBeenCalled();
+      expect(store.setMany).toHaveBeenCalledWith([{ key: 'revoked-session:s1', value: 1, ttl: 90_000 }]);
+      expect(repository.clearRevocationMarksPending).toHaveBeenCalledWith(['s1']);
+    });
 
-      const retried = store.setMany.mock.calls[1]![0] as { key: string; value: number; ttl: number }[];
-      expect(retried.map(({ key, value }) => ({ key, value }))).toEqual([
-        { key: 'revoked-session:s1', value: 1 },
-        { key: 'revoked-session:s2', value: 1 },
+    it('clears the flags of sessions whose tokens have all expired, without storing anything', async () => {
+      repository.listRevocationMarksPending.mockResolvedValueOnce([
+        { id: 'old', markTtlMs: -5 },
+        { id: 'gone', markTtlMs: 0 },
       ]);
-      // The mark still ends when it would have, had the first write worked.
-      for (const { ttl } of retried) expect(ttl).toBe(MARK_TTL_MS - 1000);
+      await start(revocations);
+      await jest.advanceTimersByTimeAsync(0);
 
-      await jest.advanceTimersByTimeAsync(60_000);
+      expect(store.setMany).not.toHaveBeenCalled();
+      expect(repository.clearRevocationMarksPending).toHaveBeenCalledWith(['old', 'gone']);
+    });
+
+    it('keeps the flags while the store refuses, tries again every second, and clears them once stored', async () => {
+      repository.listRevocationMarksPending.mockResolvedValue([{ id: 's1', markTtlMs: 90_000 }]);
+      store.setMany.mockRejectedValueOnce(new Error('down')).mockRejectedValueOnce(new Error('down'));
+      await start(revocations);
+      await jest.advanceTimersByTimeAsync(SYNC_INTERVAL_MS);
       expect(store.setMany).toHaveBeenCalledTimes(2);
+      expect(repository.clearRevocationMarksPending).not.toHaveBeenCalled();
 
-      // Written: the store answers again.
-      store.get.mockResolvedValue(1);
-      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
-      expect(store.get).toHaveBeenCalledWith('revoked-session:s1');
-    });
-
-    it('backs off while the store keeps failing, then writes everything pending at once', async () => {
-      jest.useFakeTimers();
-      store.setMany
-        .mockRejectedValueOnce(new Error('down'))
-        .mockRejectedValueOnce(new Error('down'))
-        .mockRejectedValueOnce(new Error('down'));
-
-      await revocations.markRevoked(['s1']);
-      await revocations.markRevoked(['s2']);
-      expect(store.setMany).toHaveBeenCalledTimes(2);
-
-      await jest.advanceTimersByTimeAsync(1000);
+      await jest.advanceTimersByTimeAsync(SYNC_INTERVAL_MS);
       expect(store.setMany).toHaveBeenCalledTimes(3);
-      await jest.advanceTimersByTimeAsync(1999);
-      expect(store.setMany).toHaveBeenCalledTimes(3);
-      await jest.advanceTimersByTimeAsync(1);
-      expect(store.setMany).toHaveBeenCalledTimes(4);
-
-      const keys = (store.setMany.mock.calls[3]![0] as { key: string }[]).map((entry) => entry.key).sort();
-      expect(keys).toEqual(['revoked-session:s1', 'revoked-session:s2']);
+      expect(repository.clearRevocationMarksPending).toHaveBeenCalledWith(['s1']);
     });
 
-    it('gives up on marks that would already have expired', async () => {
-      jest.useFakeTimers();
-      store.setMany.mockRejectedValue(new Error('down for good'));
+    it('goes on loading while a store write hangs (one write at a time)', async () => {
+      repository.listRevocationMarksPending.mockResolvedValue([{ id: 's1', markTtlMs: 90_000 }]);
+      store.setMany.mockImplementation(never);
+      repository.isEnded.mockResolvedValue(false);
+      await start(revocations);
 
-      await revocations.markRevoked(['s1']);
-      await jest.advanceTimersByTimeAsync(MARK_TTL_MS + 60_000);
-      const attempts = store.setMany.mock.calls.length;
-      expect(attempts).toBeGreaterThan(2);
+      await jest.advanceTimersByTimeAsync(10 * SYNC_INTERVAL_MS);
 
-      await jest.advanceTimersByTimeAsync(10 * 60_000);
-      expect(store.setMany).toHaveBeenCalledTimes(attempts);
+      expect(repository.listRevocationMarksPending.mock.calls.length).toBeGreaterThanOrEqual(10);
+      await revocations.isRevoked('s2');
+      expect(repository.isEnded).not.toHaveBeenCalled();
+    });
 
-      // Dropped: the store (here: unreadable) decides again, and so the database.
-      store.get.mockRejectedValue(new Error('down for good'));
-      repository.isEnded.mockResolvedValue(true);
+    it('forgets a session once every token it had has expired', async () => {
+      repository.listRevocationMarksPending.mockResolvedValueOnce([{ id: 's1', markTtlMs: 5_000 }]);
+      store.setMany.mockRejectedValue(new Error('down'));
+      store.get.mockResolvedValue(undefined);
+      await start(revocations);
       await expect(revocations.isRevoked('s1')).resolves.toBe(true);
-      expect(repository.isEnded).toHaveBeenCalledWith('s1', 3600);
+
+      await jest.advanceTimersByTimeAsync(6_000);
+
+      await expect(revocations.isRevoked('s1')).resolves.toBe(false);
     });
 
-    it('stops retrying when the cache shuts down', async () => {
-      jest.useFakeTimers();
-      store.setMany.mockRejectedValueOnce(new Error('down'));
+    it('stops at shutdown', async () => {
+      await start(revocations);
+      await revocations.onModuleDestroy();
+      const loads = repository.listRevocationMarksPending.mock.calls.length;
 
-      await revocations.markRevoked(['s1']);
-      cache.onApplicationShutdown();
-      await jest.advanceTimersByTimeAsync(5_000);
+      await jest.advanceTimersByTimeAsync(10 * SYNC_INTERVAL_MS);
 
-      expect(store.setMany).toHaveBeenCalledTimes(1);
+      expect(repository.listRevocationMarksPending).toHaveBeenCalledTimes(loads);
+    });
+  });
+
+  describe('two replicas over one database', () => {
+    it("refuses a token on the other replica by the time a sign-out whose mark Redis refused answers, though that replica's Redis has no mark", async () => {
+      // The database: sessions whose marks are pending (set by the statement that ends them).
+      const flagged = new Map<string, number>();
+      const database = (): Repository => ({
+        isEnded: jest.fn().mockResolvedValue(true),
+        listRevocationMarksPending: jest.fn(async () => [...flagged].map(([id, markTtlMs]) => ({ id, markTtlMs }))),
+        clearRevocationMarksPending: jest.fn(async (ids: string[]) => ids.forEach((id) => flagged.delete(id))),
+      });
+      const writerStore = fakeStore();
+      writerStore.setMany.mockRejectedValue(new Error('redis is cut off from this replica'));
+      const otherStore = fakeStore();
+      // The other replica's Redis is healthy but never gets a mark (its own writes are dropped here).
+      otherStore.setMany.mockRejectedValue(new Error('not this time'));
+      const writer = await start(replica(writerStore, database()));
+      const otherRepository = database();
+      const other = await start(replica(otherStore, otherRepository));
+      // The other replica just loaded: the commit below happens right after its load started.
+      await jest.advanceTimersByTimeAsync(SYNC_INTERVAL_MS - 1);
+
+      flagged.set('s1', MARK_TTL_MS);
+      let answered = false;
+      const marking = writer.markRevoked(['s1']).then(() => (answered = true));
+      while (!answered) await jest.advanceTimersByTimeAsync(100);
+      await marking;
+
+      await expect(other.isRevoked('s1')).resolves.toBe(true);
+      expect(otherRepository.isEnded).not.toHaveBeenCalled();
+      expect(otherStore.get).not.toHaveBeenCalled();
+      expect(flagged.has('s1')).toBe(true);
     });
   });
 
   describe('over a real CacheService and an in-memory Keyv', () => {
-    let keyv: Keyv;
-
-    beforeEach(() => {
-      keyv = new Keyv({ throwOnErrors: true });
-      cache = new CacheService(keyv, createCache({ stores: [keyv] }));
-      revocations = new SessionRevocations(cache, repository as unknown as SessionsRepository, config);
-    });
-
     it('marks sessions revoked until the mark expires', async () => {
       jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const keyv = new Keyv({ throwOnErrors: true });
+      const instance = await start(
+        new SessionRevocations(
+          new CacheService(keyv, createCache({ stores: [keyv] })),
+          repository as unknown as SessionsRepository,
+          config,
+        ),
+      );
 
-      await revocations.markRevoked(['s1']);
+      await instance.markRevoked(['s1']);
 
-      await expect(revocations.isRevoked('s1')).resolves.toBe(true);
-      await expect(revocations.isRevoked('s2')).resolves.toBe(false);
+      await expect(instance.isRevoked('s1')).resolves.toBe(true);
+      await expect(instance.isRevoked('s2')).resolves.toBe(false);
       await expect(keyv.get('revoked-session:s1')).resolves.toBe(1);
       expect(repository.isEnded).not.toHaveBeenCalled();
 
+      // Keyv expires by the wall clock; the replica is still in sync (no timer has run).
       jest.setSystemTime(Date.now() + MARK_TTL_MS + 1);
-      await expect(revocations.isRevoked('s1')).resolves.toBe(false);
+      await expect(instance.isRevoked('s1')).resolves.toBe(false);
     });
   });
 });

@@ -112,7 +112,7 @@ export class SessionsRepository {
     manager: EntityManager,
   ): Promise<string[]> {
     const rows = (await manager.query(
-      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2, revocation_mark_pending = true
         WHERE user_id = $1 AND revoked_at IS NULL
           AND ($3::uuid IS NULL OR id = $3) AND ($4::uuid IS NULL OR id <> $4)
         RETURNING id`,
@@ -138,7 +138,7 @@ export class SessionsRepository {
   /** Ends the user's active sessions beyond the newest `keep`, oldest first; returns the ids it ended. */
   async revokeBeyondNewest(manager: EntityManager, userId: string, keep: number, idleTtlSeconds: number): Promise<string[]> {
     const [rows] = (await manager.query(
-      `UPDATE sessions SET revoked_at = now(), revoked_reason = 'session_limit'
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = 'session_limit', revocation_mark_pending = true
         WHERE id IN (SELECT s.id FROM sessions s WHERE s.user_id = $1 AND ${ACTIVE} ORDER BY s.created_at DESC, s.id DESC OFFSET $3)
         RETURNING id`,
       [userId, idleTtlSeconds, keep],
@@ -174,6 +174,29 @@ export class SessionsRepository {
       userId,
     ])) as Record<string, unknown>[];
     return rows.map(toSession);
+  }
+
+  /**
+   * Sessions ended (by revoke or revokeBeyondNewest, which set the flag in the
+   * statement that ends them) whose revocation mark may not be in Redis yet,
+   * and how long that mark must still live: until every access token issued
+   * before the end has expired (markTtlSeconds after it). Zero or less: all have.
+   */
+  async listRevocationMarksPending(markTtlSeconds: number): Promise<{ id: string; markTtlMs: number }[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, ceil(EXTRACT(EPOCH FROM revoked_at + make_interval(secs => $1) - now()) * 1000)::float8 AS mark_ttl_ms
+         FROM sessions WHERE revocation_mark_pending`,
+      [markTtlSeconds],
+    )) as { id: string; mark_ttl_ms: number }[];
+    return rows.map((row) => ({ id: row.id, markTtlMs: row.mark_ttl_ms }));
+  }
+
+  /** Once their marks are in Redis (or no longer needed). */
+  async clearRevocationMarksPending(sessionIds: string[]): Promise<void> {
+    await this.dataSource.query(
+      'UPDATE sessions SET revocation_mark_pending = false WHERE id = ANY($1::uuid[]) AND revocation_mark_pending',
+      [sessionIds],
+    );
   }
 
   /** Whether a session can no longer be used (the database's answer, for when the cache cannot say). */
