@@ -96,7 +96,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       } catch (error) {
         if (!this.stopped) this.logger.warn(`relay stopped, restarting: ${(error as Error).message}`);
       } finally {
-        if (this.leader) this.logger.warn('this replica no longer relays the outbox');
+        if (this.leader && !this.stopped) this.logger.warn('this replica no longer relays the outbox');
         this.leader = false;
         await this.disconnect(client);
       }
