@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 
 import type { AppConfig } from '../../core/config/config.js';
 import { APP_CONFIG } from '../../core/config/config.module.js';
+import { sha256 } from '../../core/crypto/sealed-box.js';
 
 type Policy = AppConfig['loginLockout'];
 
@@ -160,16 +159,16 @@ export class LoginLockout implements OnApplicationShutdown {
 
   /** Seconds the address must wait before trying this account again; 0 when it may try now. */
   async retryAfterSeconds(email: string, clientIp: string | null): Promise<number> {
-    const ms = await this.use((store) => store.lockedFor(accountOf(email), clientIp ?? 'unknown', this.config.loginLockout));
+    const ms = await this.use((store) => store.lockedFor(...keysOf(email, clientIp), this.config.loginLockout));
     return Math.ceil(ms / 1000);
   }
 
   recordFailure(email: string, clientIp: string | null): Promise<void> {
-    return this.use((store) => store.recordFailure(accountOf(email), clientIp ?? 'unknown', this.config.loginLockout));
+    return this.use((store) => store.recordFailure(...keysOf(email, clientIp), this.config.loginLockout));
   }
 
   recordSuccess(email: string, clientIp: string | null): Promise<void> {
-    return this.use((store) => store.forgetClient(accountOf(email), clientIp ?? 'unknown'));
+    return this.use((store) => store.forgetClient(...keysOf(email, clientIp)));
   }
 
   private async use<T>(work: (store: FailureStore) => Promise<T>): Promise<T> {
@@ -188,7 +187,7 @@ export class LoginLockout implements OnApplicationShutdown {
   }
 }
 
-/** Redis keys name accounts by a digest, not by their email address. */
-function accountOf(email: string): string {
-  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+/** The account (by a digest of its email, never the address itself) and the client it is tried from. */
+function keysOf(email: string, clientIp: string | null): [account: string, client: string] {
+  return [sha256(email.trim().toLowerCase()).toString('base64url').slice(0, 22), clientIp ?? 'unknown'];
 }
