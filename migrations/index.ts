@@ -2,6 +2,7 @@ import { CreateUsersAndSessions1763798400000 } from './1763798400000-CreateUsers
 import { AddLifecycleOutboxPreferences1763884800000 } from './1763884800000-AddLifecycleOutboxPreferences.js';
 import { AddAdministration1764633600000 } from './1764633600000-AddAdministration.js';
 import { AddRevocationMarkPending1764720000000 } from './1764720000000-AddRevocationMarkPending.js';
+import { AddNotificationRequests1764806400000 } from './1764806400000-AddNotificationRequests.js';
 
 /** Listed explicitly (not globbed) so the app, the CLI and Jest load them the same way. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   AddLifecycleOutboxPreferences1763884800000,
   AddAdministration1764633600000,
   AddRevocationMarkPending1764720000000,
+  AddNotificationRequests1764806400000,
 ];

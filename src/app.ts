@@ -11,7 +11,8 @@ import { createValidationPipe } from './core/http/validation.js';
 import { correlationIdFor } from './core/logging/correlation-id.js';
 import { RequestLog } from './core/logging/logging.module.js';
 import { RequestContext } from './core/logging/request-context.js';
-import { rmqServerOptions } from './core/messaging/rmq-options.js';
+import { BrokerConnection } from './core/messaging/broker-connection.js';
+import { serviceQueueServer } from './core/messaging/rmq-options.js';
 import { RmqServerStartup } from './core/messaging/rmq-server-startup.js';
 import { MetricsService } from './core/metrics/metrics.service.js';
 
@@ -77,7 +78,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 
   setupSwagger(app);
   if (config.rabbitmqUrl) {
-    app.connectMicroservice(rmqServerOptions({ ...config, rabbitmqUrl: config.rabbitmqUrl }), { inheritAppConfig: true });
+    const server = serviceQueueServer({ ...config, rabbitmqUrl: config.rabbitmqUrl }, context, app.get(BrokerConnection));
+    app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   }
   await app.init();
   if (config.rabbitmqUrl) {

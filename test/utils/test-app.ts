@@ -10,6 +10,7 @@ export type TestAgent = ReturnType<typeof request>;
 
 import { createApp } from '../../src/app.js';
 import { type AppConfig, loadConfig } from '../../src/core/config/config.js';
+import { auxiliaryQueues } from '../../src/core/messaging/service-queue-server.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 export const redisUrl = () => process.env.TEST_REDIS_URL || undefined;
@@ -129,7 +130,7 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
       // Only names this app chose itself; names passed in belong to the test.
       const ownsBrokerObjects = !options.env?.EVENTS_EXCHANGE && !options.env?.SERVICE_QUEUE;
       if (config.rabbitmqUrl && ownsBrokerObjects) {
-        await deleteBrokerObjects(config.messaging.eventsExchange, config.messaging.serviceQueue);
+        await deleteBrokerObjects(config.messaging.eventsExchange, config.messaging.serviceQueue, ...auxiliaryQueues(config.messaging));
       }
       await database?.drop();
     },
@@ -142,7 +143,9 @@ export async function deleteBrokerObjects(exchange: string | undefined, ...queue
   connection.on('error', () => undefined);
   try {
     // A channel per object: a failed delete (never declared) closes its channel.
-    const removals: ((c: Channel) => Promise<unknown>)[] = queues.map((queue) => (c: Channel) => c.deleteQueue(queue));
+    // A service queue comes with its dead-letter and retry queues (at their default names and delays).
+    const withAuxiliaries = queues.flatMap((queue) => [queue, ...auxiliaryQueues(loadConfig({ SERVICE_QUEUE: queue }).messaging)]);
+    const removals: ((c: Channel) => Promise<unknown>)[] = [...new Set(withAuxiliaries)].map((queue) => (c: Channel) => c.deleteQueue(queue));
     if (exchange) removals.push((c: Channel) => c.deleteExchange(exchange));
     for (const remove of removals) {
       const channel = await connection.createChannel();

@@ -28,6 +28,27 @@ export class CacheService implements OnApplicationShutdown {
     return this.cache.wrap(key, load, ttlMs);
   }
 
+  /**
+   * The cached value of each key (in key order), with every miss loaded in one
+   * call and cached for ttlMs; a key the loader has no value for stays undefined.
+   */
+  async readMany<T>(keys: string[], ttlMs: number, loadMissing: (keys: string[]) => Promise<Map<string, T>>): Promise<(T | undefined)[]> {
+    const cached = await this.cache.mget<T>(keys.filter((key) => !this.pending.has(key)));
+    const values = new Map<string, T>();
+    keys.filter((key) => !this.pending.has(key)).forEach((key, i) => {
+      if (cached[i] !== undefined && cached[i] !== null) values.set(key, cached[i]);
+    });
+    const missing = [...new Set(keys.filter((key) => !values.has(key)))];
+    if (missing.length > 0) {
+      const loaded = await loadMissing(missing);
+      const fresh = [...loaded].filter(([key]) => !this.pending.has(key));
+      // Not cached is only slower: the answer stands.
+      if (fresh.length > 0) await this.cache.mset(fresh.map(([key, value]) => ({ key, value, ttl: ttlMs }))).catch(() => undefined);
+      for (const [key, value] of loaded) values.set(key, value);
+    }
+    return keys.map((key) => values.get(key));
+  }
+
   /** Throws when the cache cannot answer, so the caller can ask the source of truth. */
   async strictGet(key: string): Promise<unknown> {
     const pending = this.pending.get(key);

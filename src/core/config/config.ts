@@ -29,6 +29,16 @@ export interface AppConfig {
     outboxRetentionSeconds: number;
     /** A relay leader cut off from the database loses its lock after this long, so another replica takes over. */
     outboxLeaseSeconds: number;
+    /** Where messages go that could not be handled (the contract's user-service.dead-letter). */
+    deadLetterQueue: string;
+    /** Messages of the service queue one replica holds unacknowledged at a time. */
+    prefetch: number;
+    /** Handler runs a message gets (the first one included) before it is dead-lettered. */
+    maxAttempts: number;
+    /** Wait before the first retry; each further retry waits twice as long. */
+    retryDelayMs: number;
+    /** At shutdown, how long the messages in hand may take to finish before the connection closes. */
+    shutdownGraceMs: number;
   };
   logLevel: string;
   /**
@@ -224,6 +234,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       serviceQueue: read.string('SERVICE_QUEUE', 'user-service'),
       outboxRetentionSeconds: read.int('OUTBOX_RETENTION_SECONDS', 7 * 86_400, 60, 365 * 86_400),
       outboxLeaseSeconds: read.int('OUTBOX_LEASE_SECONDS', 30, 3, 600),
+      deadLetterQueue: read.string('DEAD_LETTER_QUEUE', `${read.string('SERVICE_QUEUE', 'user-service')}.dead-letter`),
+      prefetch: read.int('MESSAGE_PREFETCH', 32, 1, 1_000),
+      maxAttempts: read.int('MESSAGE_MAX_ATTEMPTS', 5, 1, 20),
+      retryDelayMs: read.int('MESSAGE_RETRY_DELAY_MS', 1_000, 10, 600_000),
+      shutdownGraceMs: read.int('MESSAGE_SHUTDOWN_GRACE_SECONDS', 10, 1, 300) * 1000,
     },
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     trustProxy: read.trustedProxies('TRUST_PROXY'),

@@ -5,6 +5,9 @@ import type { ConfirmChannel } from 'amqplib';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
+/** A copy not confirmed by then is not counted on: its original goes back to the queue instead. */
+const FORWARD_TIMEOUT_MS = 5_000;
+
 /**
  * The service's own long-lived RabbitMQ connection (reconnects by itself) and
  * a confirm channel for publishing; absent without RABBITMQ_URL.
@@ -14,6 +17,8 @@ export class BrokerConnection implements OnApplicationShutdown {
   private readonly logger = new Logger('Broker');
   readonly connection: AmqpConnectionManager | undefined;
   private readonly channel: ChannelWrapper | undefined;
+  /** For copies of consumed messages (retries, dead letters): their bytes go on unchanged. */
+  private readonly rawChannel: ChannelWrapper | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (!config.rabbitmqUrl) return;
@@ -30,6 +35,8 @@ export class BrokerConnection implements OnApplicationShutdown {
     // Without a listener an 'error' (e.g. setup cut short by a dropped connection) would crash the process;
     // the wrapper re-runs setup on the next connection by itself.
     this.channel.on('error', (error: Error) => this.logger.warn(`RabbitMQ channel error: ${error.message}`));
+    this.rawChannel = this.connection.createChannel({ json: false, confirm: true });
+    this.rawChannel.on('error', (error: Error) => this.logger.warn(`RabbitMQ channel error: ${error.message}`));
   }
 
   get configured(): boolean {
@@ -51,7 +58,14 @@ export class BrokerConnection implements OnApplicationShutdown {
     });
   }
 
+  /** Sends bytes as they are to a queue; resolves once the broker has confirmed them. */
+  async sendToQueue(queue: string, content: Buffer, options: Options.Publish): Promise<void> {
+    if (!this.rawChannel) throw new Error('no broker configured');
+    await this.rawChannel.sendToQueue(queue, content, { ...options, timeout: FORWARD_TIMEOUT_MS });
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    await this.rawChannel?.close().catch(() => undefined);
     await this.channel?.close().catch(() => undefined);
     await this.connection?.close();
   }

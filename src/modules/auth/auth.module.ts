@@ -4,6 +4,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AccountRecoveryController } from './account-recovery.controller.js';
 import { AccountRecoveryService } from './account-recovery.service.js';
 import { AccountTokensRepository } from './account-tokens.repository.js';
+import { AuthConsumer } from './auth.consumer.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwksController } from './jwks.controller.js';
@@ -12,7 +13,7 @@ import { SessionsModule } from './sessions.module.js';
 
 @Module({
   imports: [SessionsModule, UsersModule],
-  controllers: [AuthController, AccountRecoveryController, JwksController],
+  controllers: [AuthController, AccountRecoveryController, JwksController, AuthConsumer],
   providers: [AuthService, AccountRecoveryService, AccountTokensRepository, LoginLockout],
   exports: [AccountRecoveryService],
 })

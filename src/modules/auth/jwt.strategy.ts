@@ -11,14 +11,14 @@ import { SessionRevocations } from './session-revocations.js';
 import type { AccessTokenClaims } from './tokens.service.js';
 import { VerifiedTokens } from './verified-tokens.js';
 
-type SessionClaims = AccessTokenClaims & { sub: string; exp: number };
+export type SessionClaims = AccessTokenClaims & { sub: string; exp: number };
 
 /** About 1.5 MiB when full; more than the tokens one replica sees in one access-token lifetime at most sites. */
-const VERIFIED_TOKENS_KEPT = 10_000;
+export const VERIFIED_TOKENS_KEPT = 10_000;
 
 const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
-function sessionClaims(claims: Record<string, unknown>): SessionClaims | undefined {
+export function sessionClaims(claims: Record<string, unknown>): SessionClaims | undefined {
   const { sub, role, sid, exp } = claims;
   if (typeof sub !== 'string' || typeof role !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') return undefined;
   return { sub, role, sid, exp };

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { AccessTokenCheck } from './access-token-check.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
@@ -26,8 +27,9 @@ import { TokensService } from './tokens.service.js';
     SessionRevocations,
     TokensService,
     JwtStrategy,
+    AccessTokenCheck,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
-  exports: [SessionsService],
+  exports: [SessionsService, AccessTokenCheck],
 })
 export class SessionsModule {}

@@ -200,6 +200,15 @@ export class SessionsRepository {
   }
 
   /** Whether a session can no longer be used (the database's answer, for when the cache cannot say). */
+  /** Why a session no longer admits its tokens: how it ended, and its user's status now (undefined: no such session). */
+  async endOf(sessionId: string): Promise<{ revokedReason: SessionEndReason | null; userStatus: UserStatus | null } | undefined> {
+    const [row] = (await this.dataSource.query(
+      'SELECT s.revoked_reason, u.status FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1',
+      [sessionId],
+    )) as { revoked_reason: SessionEndReason | null; status: UserStatus | null }[];
+    return row && { revokedReason: row.revoked_reason, userStatus: row.status };
+  }
+
   async isEnded(sessionId: string, idleTtlSeconds: number): Promise<boolean> {
     const rows = (await this.dataSource.query(`SELECT 1 FROM sessions s WHERE s.id = $1 AND ${ACTIVE}`, [
       sessionId,

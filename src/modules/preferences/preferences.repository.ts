@@ -37,12 +37,14 @@ export class PreferencesRepository {
     return this.dataSource.transaction(work);
   }
 
-  async find(userId: string): Promise<UserPreferencesEntity | null> {
-    const [row] = (await this.dataSource.query('SELECT * FROM user_preferences WHERE user_id = $1', [userId])) as Record<
-      string,
-      unknown
-    >[];
-    return row ? toEntity(row) : null;
+  /** The user's row (null: the defaults still apply), or undefined when there is no such user. */
+  async findForUser(userId: string): Promise<UserPreferencesEntity | null | undefined> {
+    const [row] = (await this.dataSource.query(
+      'SELECT p.* FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id WHERE u.id = $1',
+      [userId],
+    )) as Record<string, unknown>[];
+    if (!row) return undefined;
+    return row.user_id ? toEntity(row) : null;
   }
 
   /** Creates the row with defaults where needed, applies the changes, returns the result (null: no such user). */

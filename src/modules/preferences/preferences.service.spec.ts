@@ -29,7 +29,7 @@ function row(overrides: Partial<UserPreferencesEntity> = {}): UserPreferencesEnt
 
 describe('PreferencesService', () => {
   let tx: ReturnType<typeof fakeTransactions>;
-  let repository: { transaction: jest.Mock; find: jest.Mock; upsert: jest.Mock };
+  let repository: { transaction: jest.Mock; findForUser: jest.Mock; upsert: jest.Mock };
   let cache: CacheService;
   let keyv: Keyv;
   let events: FakeEventPublisher & EventPublisher;
@@ -37,7 +37,7 @@ describe('PreferencesService', () => {
 
   beforeEach(() => {
     tx = fakeTransactions();
-    repository = { transaction: tx.transaction, find: jest.fn().mockResolvedValue(null), upsert: jest.fn().mockResolvedValue(null) };
+    repository = { transaction: tx.transaction, findForUser: jest.fn().mockResolvedValue(null), upsert: jest.fn().mockResolvedValue(null) };
     ({ cache, store: keyv } = inMemoryCacheService());
     events = fakeEventPublisher();
     service = new PreferencesService(repository as unknown as PreferencesRepository, cache, events);
@@ -48,17 +48,32 @@ describe('PreferencesService', () => {
   describe('get', () => {
     it('answers the defaults until the user changed anything', async () => {
       await expect(service.get(USER)).resolves.toEqual(DEFAULT_PREFERENCES);
-      expect(repository.find).toHaveBeenCalledWith(USER);
+      expect(repository.findForUser).toHaveBeenCalledWith(USER);
     });
 
     it('answers the stored preferences, then serves them from the cache', async () => {
-      repository.find.mockResolvedValue(row({ language: 'fr', timezone: 'Europe/Paris' }));
+      repository.findForUser.mockResolvedValue(row({ language: 'fr', timezone: 'Europe/Paris' }));
 
       await expect(service.get(USER)).resolves.toMatchObject({ language: 'fr', timezone: 'Europe/Paris' });
       await expect(service.get(USER)).resolves.toMatchObject({ language: 'fr', timezone: 'Europe/Paris' });
 
-      expect(repository.find).toHaveBeenCalledTimes(1);
+      expect(repository.findForUser).toHaveBeenCalledTimes(1);
       await expect(keyv.get(KEY)).resolves.toMatchObject({ language: 'fr' });
+    });
+  });
+
+  describe('find (preferences.get)', () => {
+    it('answers null for no such user, and the defaults for a user who changed nothing', async () => {
+      repository.findForUser.mockResolvedValueOnce(undefined);
+      await expect(service.find(USER)).resolves.toBeNull();
+      await expect(service.find('b2c6a1de-0000-4000-8000-000000000009')).resolves.toEqual(DEFAULT_PREFERENCES);
+    });
+
+    it('shares the cache entry of the HTTP read, whatever the case of the id', async () => {
+      repository.findForUser.mockResolvedValue(row({ language: 'fr' }));
+      await service.get(USER);
+      await expect(service.find(USER.toUpperCase())).resolves.toMatchObject({ language: 'fr' });
+      expect(repository.findForUser).toHaveBeenCalledTimes(1);
     });
   });
 
@@ -67,7 +82,7 @@ describe('PreferencesService', () => {
       ['an empty body', {}],
       ['only absent fields', { language: undefined, pushToken: undefined }],
     ])('answers the current preferences for %s, without a transaction or an event', async (_label, changes) => {
-      repository.find.mockResolvedValue(row({ marketingEmails: true }));
+      repository.findForUser.mockResolvedValue(row({ marketingEmails: true }));
 
       await expect(service.update(USER, changes as UpdatePreferencesDto)).resolves.toEqual({
         ...DEFAULT_PREFERENCES,
@@ -80,7 +95,7 @@ describe('PreferencesService', () => {
     });
 
     it('upserts the changes and records preferences.updated in one transaction, then invalidates the cache', async () => {
-      repository.find.mockResolvedValue(row());
+      repository.findForUser.mockResolvedValue(row());
       await service.get(USER);
       await expect(keyv.get(KEY)).resolves.toBeDefined();
       const changes = { language: 'en-GB', pushToken: null };
@@ -101,9 +116,9 @@ describe('PreferencesService', () => {
       expect(invalidate).toHaveBeenCalledWith(KEY);
       await expect(keyv.get(KEY)).resolves.toBeUndefined();
 
-      repository.find.mockResolvedValue(row({ language: 'en-GB' }));
+      repository.findForUser.mockResolvedValue(row({ language: 'en-GB' }));
       await expect(service.get(USER)).resolves.toMatchObject({ language: 'en-GB' });
-      expect(repository.find).toHaveBeenCalledTimes(2);
+      expect(repository.findForUser).toHaveBeenCalledTimes(2);
     });
 
     it('answers 404 USER_NOT_FOUND when the user is gone, recording and invalidating nothing', async () => {

@@ -4,12 +4,12 @@ import { CacheService } from '../../core/cache/cache.service.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
 import { EventPublisher } from '../../core/messaging/event-publisher.js';
-import { type PreferencesResponse, toPreferencesResponse, type UpdatePreferencesDto } from './dto/preferences.dto.js';
+import { DEFAULT_PREFERENCES, type PreferencesResponse, toPreferencesResponse, type UpdatePreferencesDto } from './dto/preferences.dto.js';
 import { PreferencesEvents } from './preferences.events.js';
 import { PreferencesRepository } from './preferences.repository.js';
 
 const CACHE_TTL_MS = 60_000;
-const cacheKey = (userId: string) => `preferences:${userId}`;
+const cacheKey = (userId: string) => `preferences:${userId.toLowerCase()}`;
 
 @Injectable()
 export class PreferencesService {
@@ -19,9 +19,17 @@ export class PreferencesService {
     private readonly events: EventPublisher,
   ) {}
 
-  /** The user's preferences (defaults until first changed), from the cache when it has them. */
-  get(userId: string): Promise<PreferencesResponse> {
-    return this.cache.read(cacheKey(userId), CACHE_TTL_MS, async () => toPreferencesResponse(await this.preferences.find(userId)));
+  /** The user's preferences (defaults until first changed), or null for no such user; from the cache when it has them. */
+  find(userId: string): Promise<PreferencesResponse | null> {
+    return this.cache.read(cacheKey(userId), CACHE_TTL_MS, async () => {
+      const row = await this.preferences.findForUser(userId);
+      return row === undefined ? null : toPreferencesResponse(row);
+    });
+  }
+
+  /** The signed-in user's preferences (defaults until first changed). */
+  async get(userId: string): Promise<PreferencesResponse> {
+    return (await this.find(userId)) ?? { ...DEFAULT_PREFERENCES };
   }
 
   async update(userId: string, changes: UpdatePreferencesDto): Promise<PreferencesResponse> {

@@ -22,7 +22,9 @@ const notFound = () => new AppError(ErrorCode.USER_NOT_FOUND, 404, 'No such user
 
 /** Profiles are read far more than written; a write invalidates, the TTL bounds any miss. */
 const PROFILE_TTL_MS = 60_000;
-const profileKey = (id: string) => `user:${id}`;
+// Lower-cased: a UUID written in capitals is the same user, and must hit the key that invalidation drops.
+const profileKey = (id: string) => `user:${id.toLowerCase()}`;
+const idOfProfileKey = (key: string) => key.slice('user:'.length);
 
 
 @Injectable()
@@ -194,13 +196,27 @@ export class UsersService implements OnApplicationBootstrap {
     return this.cache.invalidate(profileKey(id));
   }
 
-  async getProfile(id: string): Promise<UserResponse> {
-    const user = await this.cache.read(profileKey(id), PROFILE_TTL_MS, async () => {
+  /** The user's profile, or null: cached, for the user's own routes and for other services alike. */
+  findProfile(id: string): Promise<UserResponse | null> {
+    return this.cache.read(profileKey(id), PROFILE_TTL_MS, async () => {
       const entity = await this.users.findById(id);
       return entity ? toUserResponse(entity) : null;
     });
+  }
+
+  async getProfile(id: string): Promise<UserResponse> {
+    const user = await this.findProfile(id);
     if (!user) throw notFound();
     return user;
+  }
+
+  /** The profiles of the users that exist, in the order asked (duplicates too): cached ones from the cache, the rest in one query. */
+  async findProfiles(ids: string[]): Promise<UserResponse[]> {
+    const profiles = await this.cache.readMany(ids.map(profileKey), PROFILE_TTL_MS, async (keys) => {
+      const users = await this.users.findByIds(keys.map(idOfProfileKey));
+      return new Map(users.map((user) => [profileKey(user.id), toUserResponse(user)]));
+    });
+    return profiles.filter((profile): profile is UserResponse => profile !== undefined);
   }
 
   /** Users see themselves, admins see anyone; everyone else gets the same 404 as for a missing id. */

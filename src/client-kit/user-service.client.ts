@@ -1,0 +1,38 @@
+import { type RmqOptions, RmqRecord, Transport } from '@nestjs/microservices';
+
+import { CORRELATION_ID_HEADER, USER_EVENTS_EXCHANGE, USER_SERVICE_QUEUE } from './user-service.messages.js';
+
+/**
+ * Options for ClientsModule.register: a ClientProxy that sends to the user
+ * service's queue. The queue options must stay { durable: true }, as the
+ * service declares it (RabbitMQ refuses a mismatch with 406).
+ */
+export function userServiceClientOptions(url: string, queue: string = USER_SERVICE_QUEUE): RmqOptions {
+  return { transport: Transport.RMQ, options: { urls: [url], queue, queueOptions: { durable: true } } };
+}
+
+/**
+ * Options for app.connectMicroservice in a service that listens to the user
+ * service's events: its own durable queue, bound to the events exchange with
+ * the pattern of each of its @EventPattern handlers (wildcards such as user.*
+ * allowed).
+ */
+export function userEventsSubscriberOptions(url: string, ownQueue: string, exchange: string = USER_EVENTS_EXCHANGE): RmqOptions {
+  return {
+    transport: Transport.RMQ,
+    options: {
+      urls: [url],
+      queue: ownQueue,
+      queueOptions: { durable: true },
+      exchange,
+      exchangeType: 'topic',
+      wildcards: true,
+      noAck: true,
+    },
+  };
+}
+
+/** A payload that also carries the caller's correlation id, for send() and emit(). */
+export function withCorrelationId<T>(data: T, correlationId: string): RmqRecord<T> {
+  return new RmqRecord(data, { headers: { [CORRELATION_ID_HEADER]: correlationId } });
+}
