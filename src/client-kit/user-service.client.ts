@@ -15,7 +15,9 @@ export function userServiceClientOptions(url: string, queue: string = USER_SERVI
  * Options for app.connectMicroservice in a service that listens to the user
  * service's events: its own durable queue, bound to the events exchange with
  * the pattern of each of its @EventPattern handlers (wildcards such as user.*
- * allowed).
+ * allowed). Nest acknowledges events as they arrive (noAck): handlers that
+ * must not lose one on a crash should record the eventId before doing work,
+ * or use a plain amqplib consumer with manual acks.
  */
 export function userEventsSubscriberOptions(url: string, ownQueue: string, exchange: string = USER_EVENTS_EXCHANGE): RmqOptions {
   return {
