@@ -11,6 +11,7 @@ import { createValidationPipe } from './core/http/validation.js';
 import { correlationIdFor } from './core/logging/correlation-id.js';
 import { RequestLog } from './core/logging/logging.module.js';
 import { RequestContext } from './core/logging/request-context.js';
+import { setupAsyncApi } from './core/messaging/asyncapi.js';
 import { BrokerConnection } from './core/messaging/broker-connection.js';
 import { serviceQueueServer } from './core/messaging/rmq-options.js';
 import { RmqServerStartup } from './core/messaging/rmq-server-startup.js';
@@ -77,6 +78,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   fastify.removeContentTypeParser(['text/plain']);
 
   setupSwagger(app);
+  setupAsyncApi(app);
   if (config.rabbitmqUrl) {
     const server = serviceQueueServer({ ...config, rabbitmqUrl: config.rabbitmqUrl }, context, app.get(BrokerConnection));
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });

@@ -51,7 +51,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('User service')
     .setDescription(
       'Accounts, sign-in, sessions, profiles and their administration. Errors are RFC 9457 problem details with a stable `code`. ' +
-        'Access tokens are RS256 JWTs; verify them with /.well-known/jwks.json.',
+        'Access tokens are RS256 JWTs; verify them with /.well-known/jwks.json. ' +
+        'The events, message patterns and notification gating over RabbitMQ are described in [/asyncapi.json](/asyncapi.json) (AsyncAPI 3).',
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })

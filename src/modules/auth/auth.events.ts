@@ -1,14 +1,6 @@
 import type { DomainEvent } from '../../core/messaging/domain-event.js';
+import type { EmailVerifiedData, MailedTokenData, SessionRevokedData } from './dto/auth-events.dto.js';
 import type { SessionEndReason } from './session.entity.js';
-
-interface MailedToken {
-  userId: string;
-  email: string;
-  name: string;
-  /** Goes to the mailer only; removed from the outbox once published. */
-  token: string;
-  expiresAt: string;
-}
 
 /** Events the Auth module publishes (names and data are the contract's). */
 export const AuthEvents = {
@@ -17,22 +9,22 @@ export const AuthEvents = {
     sessionId: string,
     reason: SessionEndReason,
     accessTokenExpiresAt: Date,
-  ): DomainEvent<'session.revoked', { userId: string; sessionId: string; reason: SessionEndReason; accessTokenExpiresAt: string }> => ({
+  ): DomainEvent<'session.revoked', SessionRevokedData> => ({
     name: 'session.revoked',
     userId,
     data: { userId, sessionId, reason, accessTokenExpiresAt: accessTokenExpiresAt.toISOString() },
   }),
-  emailVerificationRequested: (token: MailedToken): DomainEvent<'user.email_verification_requested', MailedToken> => ({
+  emailVerificationRequested: (token: MailedTokenData): DomainEvent<'user.email_verification_requested', MailedTokenData> => ({
     name: 'user.email_verification_requested',
     userId: token.userId,
     data: token,
   }),
-  emailVerified: (userId: string): DomainEvent<'user.email_verified', { userId: string }> => ({
+  emailVerified: (userId: string): DomainEvent<'user.email_verified', EmailVerifiedData> => ({
     name: 'user.email_verified',
     userId,
     data: { userId },
   }),
-  passwordResetRequested: (token: MailedToken): DomainEvent<'user.password_reset_requested', MailedToken> => ({
+  passwordResetRequested: (token: MailedTokenData): DomainEvent<'user.password_reset_requested', MailedTokenData> => ({
     name: 'user.password_reset_requested',
     userId: token.userId,
     data: token,
