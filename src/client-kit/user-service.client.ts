@@ -3,12 +3,18 @@ import { type RmqOptions, RmqRecord, Transport } from '@nestjs/microservices';
 import { CORRELATION_ID_HEADER, USER_EVENTS_EXCHANGE, USER_SERVICE_QUEUE } from './user-service.messages.js';
 
 /**
+ * Nagle off: a request is one small frame, and with Nagle on it can wait for
+ * the broker's delayed ACK (tens of milliseconds per round trip).
+ */
+const NO_DELAY_SOCKET = { connectionOptions: { noDelay: true } };
+
+/**
  * Options for ClientsModule.register: a ClientProxy that sends to the user
  * service's queue. The queue options must stay { durable: true }, as the
  * service declares it (RabbitMQ refuses a mismatch with 406).
  */
 export function userServiceClientOptions(url: string, queue: string = USER_SERVICE_QUEUE): RmqOptions {
-  return { transport: Transport.RMQ, options: { urls: [url], queue, queueOptions: { durable: true } } };
+  return { transport: Transport.RMQ, options: { urls: [url], queue, queueOptions: { durable: true }, socketOptions: NO_DELAY_SOCKET } };
 }
 
 /**
@@ -30,6 +36,7 @@ export function userEventsSubscriberOptions(url: string, ownQueue: string, excha
       exchangeType: 'topic',
       wildcards: true,
       noAck: true,
+      socketOptions: NO_DELAY_SOCKET,
     },
   };
 }

@@ -7,6 +7,13 @@ import { APP_CONFIG } from '../config/config.module.js';
 
 /** A copy not confirmed by then is not counted on: its original goes back to the queue instead. */
 const FORWARD_TIMEOUT_MS = 5_000;
+/**
+ * Socket options of every connection to RabbitMQ: Nagle's algorithm off. A
+ * reply or an acknowledgement is a small frame written right after another;
+ * with Nagle on, it waits for the peer's delayed ACK (up to 40 ms here), which
+ * put a request/response round trip at about 100 ms instead of about 10 ms.
+ */
+export const NO_DELAY = { noDelay: true };
 
 /**
  * The service's own long-lived RabbitMQ connection (reconnects by itself) and
@@ -22,7 +29,7 @@ export class BrokerConnection implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (!config.rabbitmqUrl) return;
-    this.connection = amqp.connect([config.rabbitmqUrl], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 2 });
+    this.connection = amqp.connect([config.rabbitmqUrl], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 2, connectionOptions: NO_DELAY });
     this.connection.on('connect', () => this.logger.log('connected to RabbitMQ'));
     this.connection.on('disconnect', ({ err }) => this.logger.warn(`RabbitMQ connection lost: ${err?.message ?? 'closed'}`));
     this.connection.on('connectFailed', ({ err }) => this.logger.warn(`RabbitMQ unreachable: ${err?.message ?? 'unknown'}`));

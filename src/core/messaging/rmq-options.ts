@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config/config.js';
 import type { RequestContext } from '../logging/request-context.js';
-import type { BrokerConnection } from './broker-connection.js';
+import { type BrokerConnection, NO_DELAY } from './broker-connection.js';
 import { ServiceQueueServer } from './service-queue-server.js';
 
 /**
@@ -21,7 +21,7 @@ export function serviceQueueServer(
       queueOptions: { durable: true },
       noAck: false,
       prefetchCount: config.messaging.prefetch,
-      socketOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 2 },
+      socketOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 2, connectionOptions: NO_DELAY },
     },
     config.messaging,
     context,

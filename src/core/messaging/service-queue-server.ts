@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type MessageHandler, RmqContext, type RmqOptions, ServerRMQ } from '@nestjs/microservices';
+import { type MessageHandler, type OutgoingResponse, RmqContext, type RmqOptions, ServerRMQ } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 
@@ -109,6 +109,15 @@ export class ServiceQueueServer extends ServerRMQ {
     callback();
   }
 
+  /**
+   * A plain string pattern is its own route: looked up directly, because
+   * Nest's lookup first tries JSON.parse on it, which throws (stack trace and
+   * all) for every name such as "users.get" — about 5% of a message's CPU.
+   */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
+  }
+
   // Typed as Nest's base declares it: a ConsumeMessage, or null when the broker cancelled the consumer (queue deleted).
   override async handleMessage(delivered: object | null, channel: Channel): Promise<void> {
     if (!delivered) return;
@@ -141,7 +150,7 @@ export class ServiceQueueServer extends ServerRMQ {
     const replyTo = packet.id !== undefined && typeof properties.replyTo === 'string' ? properties.replyTo : undefined;
     const context = new RmqContext([message, channel, pattern]);
     const reply = (answer: { response: unknown } | { err: RpcErrorReply }) => {
-      if (replyTo) this.sendMessage({ id: packet.id, ...answer, isDisposed: true }, replyTo, properties.correlationId as string, context);
+      if (replyTo) this.sendReply(channel, replyTo, properties.correlationId as string | undefined, { id: packet.id, ...answer, isDisposed: true });
     };
 
     await this.context.run(correlationId, async () => {
@@ -169,6 +178,22 @@ export class ServiceQueueServer extends ServerRMQ {
         return this.deadLetter(message, channel, reasonOf(error), pattern, attempt);
       }
     });
+  }
+
+  /**
+   * On the consuming channel itself, not through Nest's sendMessage: that one
+   * publishes on the channel wrapper and drops the promise, which rejects
+   * unhandled (and ends the process) when the connection drops before the
+   * broker confirmed the reply. A reply that cannot be sent is lost like any
+   * reply to a caller that went away: the caller's timeout covers it.
+   */
+  private sendReply(channel: Channel, replyTo: string, correlationId: string | undefined, message: object): void {
+    const { options, ...body } = this.serializer.serialize(message as OutgoingResponse) as { options?: Options.Publish };
+    try {
+      channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(body)), { correlationId, ...options });
+    } catch (error) {
+      this.logger.warn(`a reply could not be sent: ${reasonOf(error)}`);
+    }
   }
 
   private async run(handler: MessageHandler, data: unknown, context: RmqContext): Promise<unknown> {
