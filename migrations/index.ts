@@ -3,6 +3,7 @@ import { AddLifecycleOutboxPreferences1763884800000 } from './1763884800000-AddL
 import { AddAdministration1764633600000 } from './1764633600000-AddAdministration.js';
 import { AddRevocationMarkPending1764720000000 } from './1764720000000-AddRevocationMarkPending.js';
 import { AddNotificationRequests1764806400000 } from './1764806400000-AddNotificationRequests.js';
+import { ShardUserCounts1764892800000 } from './1764892800000-ShardUserCounts.js';
 
 /** Listed explicitly (not globbed) so the app, the CLI and Jest load them the same way. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AddAdministration1764633600000,
   AddRevocationMarkPending1764720000000,
   AddNotificationRequests1764806400000,
+  ShardUserCounts1764892800000,
 ];

@@ -106,11 +106,11 @@ function termSearch(filter: AdminUserFilter, q: string, after: Keyset | undefine
   return { text, values };
 }
 
-/** One round trip: the exact counts (kept by triggers) and the recent sign-ups (an index range). */
+/** One round trip: the exact counts (kept by triggers, summed over their shards) and the recent sign-ups (an index range). */
 export const ADMIN_STATS_QUERY: Sql = {
   text: `SELECT
   (SELECT coalesce(json_agg(json_build_object('status', status, 'role', role, 'verified', email_verified, 'count', count)), '[]')
-     FROM user_counts) AS counts,
+     FROM (SELECT status, role, email_verified, sum(count) AS count FROM user_counts GROUP BY 1, 2, 3) shards_summed) AS counts,
   (SELECT count(*) FROM users WHERE created_at > now() - interval '1 day') AS last_24h,
   (SELECT count(*) FROM users WHERE created_at > now() - interval '7 days') AS last_7d`,
   values: [],
