@@ -29,12 +29,13 @@ describe('EventPublisher.record', () => {
   const insertColumns = () => manager.query.mock.calls[0]![1] as Columns;
   const payloads = () => insertColumns()[3].map((json) => JSON.parse(json) as Record<string, unknown>);
 
-  it('writes every event with one INSERT of unnest arrays, then a pg_notify, in the given manager', async () => {
+  it('writes every event with one INSERT of unnest arrays and a pg_notify, in one statement of the given manager', async () => {
     await publisher.record(manager as unknown as EntityManager, created, revoked);
 
-    expect(manager.query).toHaveBeenCalledTimes(2);
+    expect(manager.query).toHaveBeenCalledTimes(1);
     const [sql, params] = manager.query.mock.calls[0] as [string, unknown[]];
-    expect(sql).toMatch(/^INSERT INTO outbox_events \(event_id, name, aggregate_id, payload, correlation_id\)/);
+    expect(sql).toMatch(/INSERT INTO outbox_events \(event_id, name, aggregate_id, payload, correlation_id\)/);
+    expect(sql).toMatch(new RegExp(`\\)\\s*SELECT pg_notify\\('${OUTBOX_CHANNEL}', ''\\)$`));
     expect(sql).toContain('unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::jsonb[], $5::varchar[])');
     expect(params).toHaveLength(5);
     for (const column of params) expect(column).toHaveLength(2);
@@ -44,7 +45,6 @@ describe('EventPublisher.record', () => {
     for (const id of eventIds) expect(id).toMatch(UUID);
     expect(new Set(eventIds).size).toBe(2);
 
-    expect(manager.query.mock.calls[1]).toEqual([`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`]);
   });
 
   it('wraps each event in the envelope: its eventId, one occurredAt, then its data', async () => {

@@ -25,12 +25,14 @@ export class EventPublisher {
       const envelope: EventEnvelope = { eventId: randomUUID(), occurredAt, correlationId };
       return [envelope.eventId, event.name, event.userId, JSON.stringify({ ...envelope, ...event.data }), correlationId];
     });
+    // One round trip for both. The NOTIFY is delivered at commit (and dropped on rollback): it wakes the relay at once.
     await manager.query(
-      `INSERT INTO outbox_events (event_id, name, aggregate_id, payload, correlation_id)
-       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::jsonb[], $5::varchar[])`,
+      `WITH inserted AS (
+         INSERT INTO outbox_events (event_id, name, aggregate_id, payload, correlation_id)
+         SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::jsonb[], $5::varchar[])
+       )
+       SELECT pg_notify('${OUTBOX_CHANNEL}', '')`,
       [0, 1, 2, 3, 4].map((column) => rows.map((row) => row[column])),
     );
-    // Delivered at commit (and dropped on rollback): wakes the relay at once.
-    await manager.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
   }
 }
