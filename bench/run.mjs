@@ -79,6 +79,10 @@ const NOISY_PERCENT = 25;
 const MIN_ADMIN_USERS = 1_000;
 /** SUSPENSION_SWEEP_SECONDS of the admin phases' services: the seed's lapsed suspensions are lifted before the runs. */
 const ADMIN_SWEEP_SECONDS = 2;
+/** MESSAGE_PREFETCH of the service and the prefetch of the RabbitMQ echo reference. */
+const RMQ_PREFETCH = 32;
+/** The echo reference's queue, in the run's own vhost. */
+const ECHO_QUEUE = 'bench-echo';
 
 // ---------------------------------------------------------------- options
 
@@ -236,6 +240,8 @@ function serviceEnv({ port, databaseUrl, redisUrl, redisPrefix, rabbitmqUrl, key
     JWT_PRIVATE_KEY: keys.privateKey,
     JWT_PUBLIC_KEY: keys.publicKey,
     LOG_LEVEL: 'info',
+    // Its default, set here so the echo reference provably consumes with the same one.
+    MESSAGE_PREFETCH: String(RMQ_PREFETCH),
     BCRYPT_COST: String(cost),
     // The config caps limits at 1,000,000 per window: far beyond what a run sends.
     RATE_LIMIT_REGISTER_LIMIT: '1000000',
@@ -278,10 +284,19 @@ async function startService(phase, opts, shared) {
   return { kind: 'service', label: 'service', url, pid: entry.child.pid, entry, logFile, nodeEnv: env.NODE_ENV };
 }
 
+const REFERENCE_SCRIPTS = { health: 'health-server.mjs', user: 'user-server.mjs', 'rmq-echo': 'rmq-echo-server.mjs' };
+
 async function startReference(kind, phase, shared) {
-  const port = await freePort();
-  const script = join(BENCH_DIR, 'ref', kind === 'health' ? 'health-server.mjs' : 'user-server.mjs');
+  const script = join(BENCH_DIR, 'ref', REFERENCE_SCRIPTS[kind]);
   const logFile = join(created.logDir, `reference-${kind}-cost${phase.cost}.log`);
+  if (kind === 'rmq-echo') {
+    const env = { PATH: process.env.PATH, RABBITMQ_URL: shared.rabbitmqUrl, QUEUE: ECHO_QUEUE, PREFETCH: String(RMQ_PREFETCH) };
+    const { entry, ready } = forkReference(`reference ${kind}`, script, { env, logFile });
+    await ready;
+    const label = `ref ${kind}`;
+    return { kind: 'reference', label, url: `queue ${ECHO_QUEUE}`, queue: ECHO_QUEUE, pid: entry.child.pid, entry, logFile };
+  }
+  const port = await freePort();
   const env = {
     PATH: process.env.PATH,
     PORT: String(port),
@@ -430,7 +445,7 @@ function describeLoads(scenario, opts) {
   const meta = {};
   for (const load of scenario.loads?.(dummy, { url: '' }) ?? []) meta[load.name] = { connections: load.connections, ceiling: Boolean(load.ceiling) };
   // A scenario with its own run() (no loads) names its loads itself.
-  return scenario.loadMeta ?? meta;
+  return scenario.loadMeta ? scenario.loadMeta(opts) : meta;
 }
 
 /**
@@ -571,7 +586,7 @@ function buildRows(scenarioResults, ceilings) {
 
 async function main(opts) {
   const startedAt = new Date();
-  const scenarios = selectScenarios(opts.only, opts.adminUsers);
+  let scenarios = selectScenarios(opts.only, opts.adminUsers);
   if (!existsSync(SERVICE_ENTRY)) throw new Error(`${SERVICE_ENTRY} is missing: run \`npm run build\` first (or \`npm run bench\`)`);
 
   const stamp = startedAt.toISOString().replace(/[-:T.Z]/g, '').slice(0, 14);
@@ -600,6 +615,11 @@ async function main(opts) {
     created.vhost = vhost;
   } catch (error) {
     progress(`no RabbitMQ vhost of our own (${error.message.split('\n')[0]}): the service runs without a broker, NODE_ENV=development`);
+  }
+  if (!rabbitmqUrl && scenarios.some((s) => s.needsBroker)) {
+    progress(`NO BROKER: left out ${scenarios.filter((s) => s.needsBroker).map((s) => s.id).join(', ')} (they need RabbitMQ)`);
+    scenarios = scenarios.filter((s) => !s.needsBroker);
+    if (scenarios.length === 0) throw new Error('every scenario selected needs RabbitMQ, and this run has no vhost of its own');
   }
   const shared = { keys, rabbitmqUrl };
 
@@ -707,7 +727,11 @@ async function main(opts) {
       if (scenario.reference) targets.push(references[scenario.reference]);
       const loadMeta = describeLoads(scenario, opts);
       const results = [];
-      for (const target of targets) results.push(await runTarget(scenario, ctx, target));
+      try {
+        for (const target of targets) results.push(await runTarget(scenario, ctx, target));
+      } finally {
+        await scenario.teardown?.(ctx);
+      }
       scenarioResults.push({
         id: scenario.id,
         baseId: scenario.baseId,

@@ -10,7 +10,7 @@
 //   adminUsers only the admin scenarios (ADMIN_SCENARIOS below, one copy per
 //              --admin-users size): the database of that many users, seeded by
 //              `npm run seed`'s seed(), that they run against, with its own service
-//   reference  'health' | 'user' | undefined: the reference server it is also run against
+//   reference  'health' | 'user' | 'rmq-echo' | undefined: the reference server it is also run against
 //   setup(ctx)                 optional, once before its first run
 //   loads(ctx, target)         the autocannon loads of one run, run concurrently;
 //                              the first is the primary one (its req/s picks the median run).
@@ -18,16 +18,97 @@
 //                              compares its req/s with the bcrypt ceiling at `cost`.
 //   afterRun(ctx, target)      optional, right after every run (warm-up included)
 //   notes(ctx)                 optional, extra facts for the report (object)
+//   run(ctx, target, duration) instead of loads, for a load that is not HTTP: returns what
+//                              runLoads() returns ({ process, loads: { name: summary } });
+//                              loadMeta(opts) then names its loads ({ name: { connections, ceiling } })
+//   needsBroker                true: left out (with a line saying so) when the run has no RabbitMQ vhost
+//   teardown(ctx)              optional, once after its last run
 //
-// ctx: { opts, runTag, cost, users, meTokens, password, state } (state: a per-scenario scratch object);
+// ctx: { opts, runTag, cost, users, meTokens, password, rabbitmqUrl, state } (state: a per-scenario scratch object);
 //      admin scenarios also get ctx.admin: { token, size, deepPage: { page, path, keyset } }
-// target: { kind: 'service' | 'reference', label, url, pid }
+// target: { kind: 'service' | 'reference', label, url, pid } (the rmq-echo reference also has its queue)
+
+import { fileURLToPath } from 'node:url';
 
 import { ADMIN_PAGE_SIZE, DEEP_PAGE, EMAIL_PREFIX, NAME_PREFIX, sizeLabel } from './admin.mjs';
+import { connectClient, loadClientKit, runOutboxLatency, runRpcLoad } from './rmq.mjs';
 
 export const API = '/api/v1';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Requests kept outstanding by the RabbitMQ pattern loads: twice the service's prefetch (MESSAGE_PREFETCH, 32), so its queue never runs dry. */
+const RMQ_IN_FLIGHT = 64;
+/** How long a pattern request may wait for its answer before it counts as a failure. */
+const RMQ_TIMEOUT_MS = 10_000;
+/** How long after the registrations stop the outbox scenario waits for the last events. */
+const OUTBOX_SETTLE_MS = 10_000;
+/** Registrations per second of outbox-latency: well below what this machine sustains at cost 4 (outbox-burst). */
+const OUTBOX_PACED_RATE = 50;
+
+let kitLoading;
+const clientKit = () => (kitLoading ??= loadClientKit(ROOT));
+
+/**
+ * One run of a request/response pattern against the service's queue or the
+ * echo reference's (target.queue); the ClientProxy of each queue is connected
+ * once and kept in ctx.state for the scenario's runs.
+ */
+async function rpcRun(ctx, target, duration, { load, pattern, payloads, check }) {
+  const kit = await clientKit();
+  const queue = target.queue ?? kit.USER_SERVICE_QUEUE;
+  ctx.state.clients ??= new Map();
+  if (!ctx.state.clients.has(queue)) ctx.state.clients.set(queue, await connectClient(kit, ctx.rabbitmqUrl, queue));
+  const { process, summary } = await runRpcLoad({
+    client: ctx.state.clients.get(queue),
+    pattern,
+    payloads,
+    // The echo answers with the payload itself.
+    check: target.kind === 'reference' ? (reply, payload) => JSON.stringify(reply) === JSON.stringify(payload) : check,
+    inFlight: RMQ_IN_FLIGHT,
+    duration,
+    timeoutMs: RMQ_TIMEOUT_MS,
+    pid: target.pid,
+  });
+  return { process, loads: { [load]: summary } };
+}
+
+/**
+ * The outbox loads: commit-to-broker is the event's arrival at our consumer
+ * minus its occurredAt (stamped in the registering transaction, before its
+ * outbox INSERT and COMMIT: an upper bound), after-201 its arrival minus the
+ * client's receipt of the 201 (sent after the commit: close to a lower bound),
+ * register the HTTP side. Their req/s are events (or registrations) per second.
+ */
+function outboxLoadMeta(connections) {
+  return {
+    'commit-to-broker': { connections, ceiling: false },
+    'after-201': { connections, ceiling: false },
+    register: { connections, ceiling: false },
+  };
+}
+
+async function outboxRun(ctx, target, duration, { tag, ...pace }) {
+  const kit = await clientKit();
+  ctx.state.registered ??= 0;
+  return runOutboxLatency({
+    url: `${target.url}${API}`,
+    rabbitmqUrl: ctx.rabbitmqUrl,
+    exchange: kit.USER_EVENTS_EXCHANGE,
+    emailOf: () => `bench-${ctx.runTag}-${tag}-${ctx.state.registered++}@example.com`,
+    password: ctx.password,
+    ...pace,
+    duration,
+    settleMs: OUTBOX_SETTLE_MS,
+    pid: target.pid,
+  });
+}
+
+async function closeClients(ctx) {
+  for (const client of ctx.state.clients?.values() ?? []) await client.close();
+  ctx.state.clients?.clear();
+}
 
 /** GET /users/me with the Bearer tokens of a few seeded users, in turn (prebuilt requests: cheap for the generator). */
 function meLoad(ctx, target) {
@@ -318,13 +399,54 @@ export const SCENARIOS = [
     cost: 10,
     loads: (ctx, target) => [registerLoad(ctx, target)],
   },
-  // Still to come, when the service has them:
-  // - RabbitMQ request/response patterns (users.get, users.get_many,
-  //   auth.verify_token, preferences.get on the `user-service` queue of this
-  //   run's own vhost, ctx.rabbitmqUrl): not HTTP, so such a scenario gives
-  //   `run(ctx, target, duration)` instead of `loads`, returning what
-  //   runLoads() returns ({ process, loads: { name: summary } }); run.mjs
-  //   calls it in place of runLoads (see runOnce there).
+  {
+    id: 'rmq-users-get',
+    title: `users.get through RabbitMQ (Nest ClientProxy from the client kit, ${RMQ_IN_FLIGHT} in flight)`,
+    cost: 12,
+    reference: 'rmq-echo',
+    needsBroker: true,
+    loadMeta: () => ({ 'users.get': { connections: RMQ_IN_FLIGHT, ceiling: false } }),
+    run: (ctx, target, duration) =>
+      rpcRun(ctx, target, duration, {
+        load: 'users.get',
+        pattern: 'users.get',
+        payloads: ctx.users.map((user) => ({ id: user.id })),
+        check: (reply, payload) => reply?.id === payload.id,
+      }),
+    teardown: closeClients,
+  },
+  {
+    id: 'rmq-verify-token',
+    title: `auth.verify_token through RabbitMQ (Nest ClientProxy from the client kit, ${RMQ_IN_FLIGHT} in flight)`,
+    cost: 12,
+    reference: 'rmq-echo',
+    needsBroker: true,
+    loadMeta: () => ({ 'auth.verify_token': { connections: RMQ_IN_FLIGHT, ceiling: false } }),
+    run: (ctx, target, duration) =>
+      rpcRun(ctx, target, duration, {
+        load: 'auth.verify_token',
+        pattern: 'auth.verify_token',
+        payloads: ctx.meTokens.map((token) => ({ token })),
+        check: (reply) => reply?.valid === true,
+      }),
+    teardown: closeClients,
+  },
+  {
+    id: 'outbox-burst',
+    title: 'user.created from POST /auth/register to a consumer of user.events, registrations as fast as they go (BCRYPT_COST 4)',
+    cost: 4,
+    needsBroker: true,
+    loadMeta: (opts) => outboxLoadMeta(opts.authConnections),
+    run: (ctx, target, duration) => outboxRun(ctx, target, duration, { tag: 'burst', connections: ctx.opts.authConnections }),
+  },
+  {
+    id: 'outbox-latency',
+    title: `the same at a steady ${OUTBOX_PACED_RATE} registrations/s (about half of what the burst reaches here)`,
+    cost: 4,
+    needsBroker: true,
+    loadMeta: () => outboxLoadMeta(`${OUTBOX_PACED_RATE}/s`),
+    run: (ctx, target, duration) => outboxRun(ctx, target, duration, { tag: 'paced', ratePerSecond: OUTBOX_PACED_RATE }),
+  },
 ];
 
 /** The bcrypt cost of the admin phases: that of login-12, so admin-login compares with it. */
