@@ -2,6 +2,7 @@ import { createHash, createPublicKey, createVerify } from 'node:crypto';
 
 import { registerUser } from '../factories/user.factory.js';
 import { bootTestApp, query, type TestApp } from '../utils/test-app.js';
+import { signWithTestKey } from '../utils/test-tokens.js';
 
 describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
   let t: TestApp;
@@ -279,10 +280,14 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
       const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
       const { JwtService } = await import('@nestjs/jwt');
       const { generateRsaKeyPair } = await import('../../src/core/auth/signing-keys.js');
-      const expired = await new JwtService().signAsync(
-        { role: 'user', sid: claims.sid, sub: user.id, iss: 'user-service', aud: 'ecommerce-platform', exp: Math.floor(Date.now() / 1000) - 10 },
-        { algorithm: 'RS256', privateKey: process.env.TEST_JWT_PRIVATE_KEY },
-      );
+      const expired = signWithTestKey({
+        role: 'user',
+        sid: claims.sid,
+        sub: user.id,
+        iss: 'user-service',
+        aud: 'ecommerce-platform',
+        exp: Math.floor(Date.now() / 1000) - 10,
+      });
       const foreignKey = await new JwtService().signAsync(
         { role: 'admin', sid: claims.sid, sub: user.id, iss: 'user-service', aud: 'ecommerce-platform' },
         { algorithm: 'RS256', privateKey: generateRsaKeyPair().privateKeyPem, expiresIn: 60 },
@@ -336,12 +341,8 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
     it('stops accepting a token at its expiry, though it was verified before', async () => {
       const user = await registerUser(t.http);
       const { sid } = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString());
-      const { JwtService } = await import('@nestjs/jwt');
       const exp = Math.floor(Date.now() / 1000) + 2;
-      const shortLived = await new JwtService().signAsync(
-        { role: 'user', sid, sub: user.id, iss: 'user-service', aud: 'ecommerce-platform', exp },
-        { algorithm: 'RS256', privateKey: process.env.TEST_JWT_PRIVATE_KEY },
-      );
+      const shortLived = signWithTestKey({ role: 'user', sid, sub: user.id, iss: 'user-service', aud: 'ecommerce-platform', exp });
       await t.http().get('/api/v1/users/me').set(bearer(shortLived)).expect(200);
       await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
       const response = await t.http().get('/api/v1/users/me').set(bearer(shortLived)).expect(401);

@@ -4,6 +4,7 @@ import { UserServicePatterns, type User, type VerifyTokenReply } from '../../src
 import { registerUser } from '../factories/user.factory.js';
 import { createAdmin } from '../utils/admin.js';
 import { bootTestApp, describeWithRabbitMq, rabbitmqUrl, type TestApp } from '../utils/test-app.js';
+import { signWithTestKey } from '../utils/test-tokens.js';
 import { UserServiceClient } from '../utils/user-service-client.js';
 
 describeWithRabbitMq('Message patterns over RabbitMQ (e2e, through the client kit)', () => {
@@ -111,11 +112,7 @@ describeWithRabbitMq('Message patterns over RabbitMQ (e2e, through the client ki
 
   describe('auth.verify_token', () => {
     const verify = (token: string) => client.send<VerifyTokenReply>(UserServicePatterns.verifyToken, { token });
-    const signWith = (claims: Record<string, unknown>) =>
-      new JwtService({
-        privateKey: process.env.TEST_JWT_PRIVATE_KEY,
-        signOptions: { algorithm: 'RS256' },
-      }).sign(claims);
+    const signWith = (claims: Record<string, unknown>) => signWithTestKey(claims);
 
     it('answers valid with the user, role and session for a live token, twice alike (the second from the memo)', async () => {
       const user = await registerUser(t.http);

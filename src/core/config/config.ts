@@ -46,16 +46,35 @@ export interface AppConfig {
    * and CIDRs. Never every hop: clients write that header.
    */
   trustProxy: false | string[];
+  /** Browser front ends allowed to call the API; no origins: no CORS headers at all. */
+  cors: {
+    /** Exact origins (scheme://host[:port]), compared as strings with the browser's Origin header. */
+    origins: string[];
+    /** Sends Access-Control-Allow-Credentials: true (cookies, HTTP auth); bearer tokens do not need it. */
+    allowCredentials: boolean;
+  };
   bodyLimitBytes: number;
   bcryptCost: number;
   jwt: {
     privateKeyPem: string | undefined;
     publicKeyPem: string | undefined;
     keyId: string | undefined;
+    /** A key published in the JWKS before it starts signing (step 1 of a rotation). */
+    nextPublicKeyPem: string | undefined;
+    /** Retired keys: they verify tokens they signed, and are published, until retiredAt + the access-token lifetime. */
+    previousPublicKeyPems: string[];
+    /** When the previous keys stopped signing (ms since the epoch). */
+    previousKeysRetiredAt: number | undefined;
     issuer: string;
     audience: string;
     accessTtlSeconds: number;
   };
+  /**
+   * The secret behind cursors and sealed Idempotency-Key answers (SERVER_SECRET),
+   * independent of the signing key so it survives a key rotation; when unset it
+   * is derived from JWT_PRIVATE_KEY as before.
+   */
+  serverSecret: string | undefined;
   session: {
     idleTtlSeconds: number;
     absoluteTtlSeconds: number;
@@ -72,6 +91,8 @@ export interface AppConfig {
     passwordForgotPerAccount: RateLimitRule;
     passwordReset: RateLimitRule;
     passwordChange: RateLimitRule;
+    /** Requests per API key (API_KEY_RATE_LIMIT per API_KEY_RATE_WINDOW_SECONDS), whichever replica serves them. */
+    apiKey: RateLimitRule;
   };
   /** Failed sign-ins lock out the address they came from, for that account only (see LoginLockout). */
   loginLockout: {
@@ -89,6 +110,10 @@ export interface AppConfig {
     passwordResetTtlSeconds: number;
   };
   idempotencyTtlSeconds: number;
+  apiKeys: {
+    /** How often each replica writes the keys' lastUsedAt (one UPDATE for all the keys it saw used). */
+    lastUsedFlushSeconds: number;
+  };
   admin: {
     email: string | undefined;
     password: string | undefined;
@@ -182,6 +207,19 @@ class Reader {
     return entries;
   }
 
+  /** Browser origins, spelled as browsers send them in Origin (matched exactly, so anything else would never match). */
+  origins(name: string): string[] {
+    const entries = (this.string(name) ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+    const bad = entries.filter((entry) => !isOrigin(entry));
+    if (bad.length > 0) {
+      this.problems.push(
+        `${name} must be origins separated by commas, as browsers send them: http(s)://host[:port] in lowercase, no path, no *, no default port (bad: ${bad.join(', ')})`,
+      );
+      return [];
+    }
+    return [...new Set(entries)];
+  }
+
   rule(prefix: string, limit: number, windowSeconds: number): RateLimitRule {
     return {
       limit: this.int(`${prefix}_LIMIT`, limit, 1, 1_000_000),
@@ -203,7 +241,23 @@ function isProxyAddress(entry: string): boolean {
   return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
+function isOrigin(entry: string): boolean {
+  // The URL parser accepts * in a host name (https://*.example.com): wildcards are never origins.
+  if (entry.includes('*')) return false;
+  try {
+    const url = new URL(entry);
+    return ['http:', 'https:'].includes(url.protocol) && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
 const PEM_KEY = /-----BEGIN [A-Z ]*KEY-----[\s\S]+-----END [A-Z ]*KEY-----/;
+
+/** Every PEM block of a value (several keys in one variable, one after the other). */
+function pemBlocks(value: string | undefined): string[] {
+  return value?.match(/-----BEGIN [A-Z ]*KEY-----[\s\S]+?-----END [A-Z ]*KEY-----/g) ?? [];
+}
 
 /** PEM keys arrive through environment variables, often with escaped newlines. */
 function pem(value: string | undefined): string | undefined {
@@ -242,16 +296,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     trustProxy: read.trustedProxies('TRUST_PROXY'),
+    cors: {
+      origins: read.origins('CORS_ORIGINS'),
+      allowCredentials: read.bool('CORS_ALLOW_CREDENTIALS', false),
+    },
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16_384, 1_024, 10_485_760),
     bcryptCost: read.int('BCRYPT_COST', 12, 4, 15),
     jwt: {
       privateKeyPem: pem(read.string('JWT_PRIVATE_KEY')),
       publicKeyPem: pem(read.string('JWT_PUBLIC_KEY')),
       keyId: read.string('JWT_KEY_ID'),
+      nextPublicKeyPem: pem(read.string('JWT_NEXT_PUBLIC_KEY')),
+      previousPublicKeyPems: pemBlocks(pem(read.string('JWT_PREVIOUS_PUBLIC_KEYS'))),
+      previousKeysRetiredAt: read.string('JWT_PREVIOUS_KEYS_RETIRED_AT') === undefined ? undefined : Date.parse(read.string('JWT_PREVIOUS_KEYS_RETIRED_AT')!),
       issuer: read.string('JWT_ISSUER', 'user-service'),
       audience: read.string('JWT_AUDIENCE', 'ecommerce-platform'),
       accessTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     },
+    serverSecret: read.string('SERVER_SECRET'),
     session: {
       idleTtlSeconds: read.int('SESSION_IDLE_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
       absoluteTtlSeconds: read.int('SESSION_ABSOLUTE_TTL_SECONDS', 90 * 86_400, 60, 730 * 86_400),
@@ -267,6 +329,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       passwordForgotPerAccount: read.rule('RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT', 3, 3_600),
       passwordReset: read.rule('RATE_LIMIT_PASSWORD_RESET', 10, 3_600),
       passwordChange: read.rule('RATE_LIMIT_PASSWORD_CHANGE', 5, 900),
+      apiKey: read.rule('API_KEY_RATE', 600, 60),
     },
     loginLockout: {
       failuresPerClient: read.int('LOGIN_LOCKOUT_FAILURES', 5, 1, 1_000_000),
@@ -280,6 +343,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL_SECONDS', 3_600, 60, 86_400),
     },
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 7 * 86_400),
+    apiKeys: {
+      lastUsedFlushSeconds: read.int('API_KEY_LAST_USED_FLUSH_SECONDS', 60, 1, 3_600),
+    },
     admin: {
       email: read.string('ADMIN_EMAIL')?.toLowerCase(),
       password: read.string('ADMIN_PASSWORD'),
@@ -293,6 +359,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     read.problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be given together');
   } else if (privateKeyPem && (!PEM_KEY.test(privateKeyPem) || !PEM_KEY.test(publicKeyPem ?? ''))) {
     read.problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be PEM-encoded keys');
+  }
+  const { nextPublicKeyPem, previousPublicKeyPems, previousKeysRetiredAt } = config.jwt;
+  if (nextPublicKeyPem !== undefined && !PEM_KEY.test(nextPublicKeyPem)) read.problems.push('JWT_NEXT_PUBLIC_KEY must be a PEM-encoded public key');
+  if (read.string('JWT_PREVIOUS_PUBLIC_KEYS') !== undefined && previousPublicKeyPems.length === 0) {
+    read.problems.push('JWT_PREVIOUS_PUBLIC_KEYS must hold one or more PEM-encoded public keys');
+  }
+  if (previousPublicKeyPems.length > 0 && previousKeysRetiredAt === undefined) {
+    read.problems.push('JWT_PREVIOUS_PUBLIC_KEYS needs JWT_PREVIOUS_KEYS_RETIRED_AT (when those keys stopped signing, e.g. 2026-12-03T10:00:00Z)');
+  }
+  if (previousKeysRetiredAt !== undefined && Number.isNaN(previousKeysRetiredAt)) {
+    read.problems.push('JWT_PREVIOUS_KEYS_RETIRED_AT must be an ISO 8601 date-time, e.g. 2026-12-03T10:00:00Z');
+  }
+  if (config.serverSecret !== undefined && config.serverSecret.length < 32) {
+    read.problems.push('SERVER_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)');
   }
   if (Boolean(config.admin.email) !== Boolean(config.admin.password)) {
     read.problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be given together');
@@ -315,6 +395,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       .filter(([, value]) => !value)
       .map(([name]) => name);
     if (missing.length > 0) read.problems.push(`production needs ${missing.join(', ')}`);
+    if ((nextPublicKeyPem || previousPublicKeyPems.length > 0) && !config.serverSecret) {
+      read.problems.push(
+        'a signing-key rotation (JWT_NEXT_PUBLIC_KEY, JWT_PREVIOUS_PUBLIC_KEYS) needs SERVER_SECRET, so that cursors and stored Idempotency-Key answers outlive the old key',
+      );
+    }
   }
 
   if (read.problems.length > 0) {

@@ -3,6 +3,7 @@ import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 
 import type { InvalidTokenReply, VerifyTokenVerdict } from './dto/verify-token.dto.js';
 import { type SessionClaims, sessionClaims, VERIFIED_TOKENS_KEPT } from './jwt.strategy.js';
+import { SigningKeys } from '../../core/auth/signing-keys.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { VerifiedTokens } from './verified-tokens.js';
@@ -21,6 +22,7 @@ export class AccessTokenCheck {
 
   constructor(
     private readonly jwt: JwtService,
+    private readonly keys: SigningKeys,
     private readonly revocations: SessionRevocations,
     private readonly sessions: SessionsRepository,
   ) {}
@@ -28,8 +30,11 @@ export class AccessTokenCheck {
   async verify(token: string): Promise<VerifyTokenVerdict> {
     let claims = this.verified.get(token);
     if (!claims) {
+      const signer = this.keys.keyForToken(token);
+      // No key of ours has that kid (or it retired for good): not a token we can vouch for.
+      if (!signer) return invalid('tampered');
       try {
-        claims = sessionClaims(await this.jwt.verifyAsync<Record<string, unknown>>(token));
+        claims = sessionClaims(await this.jwt.verifyAsync<Record<string, unknown>>(token, { publicKey: signer.key as unknown as string }), signer.validUntil);
       } catch (error) {
         // Expiry is checked after the signature: an expired token is one we signed.
         return invalid(error instanceof TokenExpiredError ? 'expired' : 'tampered');

@@ -18,10 +18,15 @@ export const VERIFIED_TOKENS_KEPT = 10_000;
 
 const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
-export function sessionClaims(claims: Record<string, unknown>): SessionClaims | undefined {
+/**
+ * The claims a session needs, or undefined. `keyValidUntil` (ms) is when the
+ * verifying key retires for good: a token is not accepted past it, even from
+ * the memo of verified tokens, whatever its exp says.
+ */
+export function sessionClaims(claims: Record<string, unknown>, keyValidUntil?: number): SessionClaims | undefined {
   const { sub, role, sid, exp } = claims;
   if (typeof sub !== 'string' || typeof role !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') return undefined;
-  return { sub, role, sid, exp };
+  return { sub, role, sid, exp: keyValidUntil === undefined ? exp : Math.min(exp, Math.floor(keyValidUntil / 1_000)) };
 }
 
 /**
@@ -33,14 +38,19 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   private readonly verified = new VerifiedTokens<SessionClaims>(VERIFIED_TOKENS_KEPT);
 
   constructor(
-    keys: SigningKeys,
+    private readonly keys: SigningKeys,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly revocations: SessionRevocations,
   ) {
     super({
       jwtFromRequest: bearerToken,
-      // A parsed key, which jsonwebtoken uses as is (passport-jwt's types predate KeyObject support).
-      secretOrKey: keys.publicKey as unknown as Buffer,
+      // The key the token's kid names (the current, next or a retired one), parsed once; unknown: refused (401).
+      secretOrKeyProvider: (_request: Request, token: string, done: (error: Error | null, key?: string | Buffer) => void) => {
+        const found = keys.keyForToken(token);
+        // A parsed key, which jsonwebtoken uses as is (passport-jwt's types predate KeyObject support).
+        if (found) done(null, found.key as unknown as Buffer);
+        else done(new Error('no signing key with the kid of this token'));
+      },
       algorithms: [JWT_ALGORITHM],
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
@@ -61,9 +71,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   /** After passport-jwt has verified the token. */
   async validate(request: Request, verified: Record<string, unknown>): Promise<AuthUser | false> {
-    const claims = sessionClaims(verified);
+    const token = bearerToken(request)!;
+    const claims = sessionClaims(verified, this.keys.keyForToken(token)?.validUntil);
     if (!claims) return false;
-    this.verified.remember(bearerToken(request)!, claims);
+    this.verified.remember(token, claims);
     return this.admit(claims);
   }
 
