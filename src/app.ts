@@ -1,6 +1,8 @@
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors';
 import { VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { getOptionsToken, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 
@@ -76,6 +78,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   // JSON only: other bodies are 415 rather than strings that fail validation field by field.
   fastify.removeContentTypeParser(['text/plain']);
+  // After the hooks above, so preflight answers carry the correlation id too.
+  if (config.cors.origins.length > 0) await app.register(fastifyCors, corsOptions(config.cors, exposedHeaders(app)));
 
   setupSwagger(app);
   setupAsyncApi(app);
@@ -92,4 +96,50 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     app.get(RmqServerStartup).track(started);
   }
   return app;
+}
+
+/**
+ * CORS for the configured origins only, answered in an onRequest hook, so a
+ * preflight never reaches the guards, rate limits or body parsing (browsers
+ * send it without Authorization). A preflight from another origin gets a 204
+ * without Access-Control-Allow-Origin, which the browser refuses; a request
+ * without Origin (not from a browser) gets no CORS headers at all, and a bare
+ * OPTIONS stays a 404 as without CORS.
+ */
+function corsOptions(cors: AppConfig['cors'], exposedHeaders: string[]): { delegator: FastifyCorsOptions['delegator'] } {
+  const origins = new Set(cors.origins);
+  const common: FastifyCorsOptions = {
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Correlation-ID', 'X-API-Key'],
+    maxAge: 600,
+    // An OPTIONS with an Origin but no Access-Control-Request-Method gets a 204 too, not a text/plain 400.
+    strictPreflight: false,
+  };
+  // Chosen per request, so only the configured origins get the credentials flag, and only their
+  // real answers the (long) exposed list: browsers read it there, never on a preflight.
+  const preflight: FastifyCorsOptions = { ...common, origin: cors.origins, credentials: cors.allowCredentials };
+  const allowed: FastifyCorsOptions = { ...preflight, exposedHeaders };
+  const otherOrigin: FastifyCorsOptions = { ...common, origin: [] };
+  const noOrigin: FastifyCorsOptions = { origin: false };
+  return {
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      if (origin === undefined) callback(null, noOrigin);
+      else if (!origins.has(origin)) callback(null, otherOrigin);
+      else callback(null, request.method === 'OPTIONS' ? preflight : allowed);
+    },
+  };
+}
+
+/**
+ * The response headers a browser script may read: the correlation id,
+ * Retry-After (429, 503), and the rate-limit headers @nestjs/throttler sets
+ * for each named limit (X-RateLimit-Limit-login and so on).
+ */
+function exposedHeaders(app: NestFastifyApplication): string[] {
+  const options = app.get<string, ThrottlerModuleOptions>(getOptionsToken(), { strict: false });
+  const throttlers = Array.isArray(options) ? options : options.throttlers;
+  const suffixes = throttlers.map(({ name }) => (name === undefined || name === 'default' ? '' : `-${name}`));
+  const rateLimit = suffixes.flatMap((suffix) => ['Limit', 'Remaining', 'Reset'].map((field) => `X-RateLimit-${field}${suffix}`));
+  return ['X-Correlation-ID', 'Retry-After', ...rateLimit];
 }

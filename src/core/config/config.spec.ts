@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       },
       logLevel: 'info',
       trustProxy: false,
+      cors: { origins: [], allowCredentials: false },
       bodyLimitBytes: 16_384,
       bcryptCost: 12,
       jwt: {
@@ -203,6 +204,46 @@ describe('loadConfig', () => {
     expect(configErrorOf({ ADMIN_PASSWORD: 'secret-password-1' }).message).toContain(
       'ADMIN_EMAIL and ADMIN_PASSWORD must be given together',
     );
+  });
+
+  describe('CORS', () => {
+    it('reads exact origins, trimmed and without repeats, and the credentials flag', () => {
+      const config = loadConfig({
+        CORS_ORIGINS: ' https://shop.example.com,http://localhost:5173 , ,https://shop.example.com,http://[::1]:8080,http://10.0.0.5:3000',
+        CORS_ALLOW_CREDENTIALS: 'true',
+      });
+
+      expect(config.cors).toEqual({
+        origins: ['https://shop.example.com', 'http://localhost:5173', 'http://[::1]:8080', 'http://10.0.0.5:3000'],
+        allowCredentials: true,
+      });
+      expect(loadConfig({ CORS_ORIGINS: '  ' }).cors.origins).toEqual([]);
+    });
+
+    it.each([
+      ['*'],
+      ['https://*.example.com'],
+      ['https://shop.example.com/'],
+      ['https://shop.example.com/app'],
+      ['https://shop.example.com?x=1'],
+      ['https://Shop.Example.com'],
+      ['https://shop.example.com:443'],
+      ['https://user@shop.example.com'],
+      ['shop.example.com'],
+      ['ftp://shop.example.com'],
+      ['null'],
+      ['https://shop.example.com,localhost:5173'],
+    ])('refuses CORS_ORIGINS=%j with one line naming the bad entry', (raw) => {
+      const error = configErrorOf({ CORS_ORIGINS: raw });
+
+      expect(error.message).toMatch(/^Invalid configuration: CORS_ORIGINS must be origins separated by commas, as browsers send them: .* \(bad: [^)]+\)$/);
+      expect(error.message).not.toContain('https://shop.example.com,');
+      expect(error.message).not.toContain('\n');
+    });
+
+    it('refuses a CORS_ALLOW_CREDENTIALS that is not a boolean', () => {
+      expect(configErrorOf({ CORS_ALLOW_CREDENTIALS: 'sometimes' }).message).toContain('CORS_ALLOW_CREDENTIALS must be true or false');
+    });
   });
 
   describe('JWT keys', () => {
