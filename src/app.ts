@@ -1,13 +1,16 @@
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors';
-import { VersioningType } from '@nestjs/common';
+import { Logger as NestLogger, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { getOptionsToken, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import { Logger } from 'nestjs-pino';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './core/config/config.js';
+import { clientErrorHandler, sendProblem } from './core/errors/problem-details.filter.js';
+import { installBodyPolicy } from './core/http/body-policy.js';
 import { setupSwagger } from './core/http/swagger.js';
 import { createValidationPipe } from './core/http/validation.js';
 import { correlationIdFor } from './core/logging/correlation-id.js';
@@ -18,6 +21,8 @@ import { BrokerConnection } from './core/messaging/broker-connection.js';
 import { serviceQueueServer } from './core/messaging/rmq-options.js';
 import { RmqServerStartup } from './core/messaging/rmq-server-startup.js';
 import { MetricsService } from './core/metrics/metrics.service.js';
+
+const frameworkErrorLogger = new NestLogger('Errors');
 
 export interface AppOptions {
   /** Where JSON logs go; stdout by default. */
@@ -35,9 +40,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     genReqId: correlationIdFor,
     requestIdHeader: false,
     logger: false,
+    // Errors Fastify raises before any route or Nest sees the request (a malformed URL): problem+json like the rest.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error, frameworkErrorLogger),
+    // And those of Node's HTTP parser, before there is a request (headers past the size limit).
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.logDestination), adapter, {
     bufferLogs: true,
+    // The body policy below is the only one: Nest's parsers would add form-urlencoded.
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix('api', { exclude: ['metrics', '.well-known/jwks.json'] });
@@ -76,8 +87,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     );
     done();
   });
-  // JSON only: other bodies are 415 rather than strings that fail validation field by field.
-  fastify.removeContentTypeParser(['text/plain']);
+  // JSON only, bounded depth: other bodies are 415 rather than strings that fail validation field by field.
+  installBodyPolicy(fastify);
   // After the hooks above, so preflight answers carry the correlation id too.
   if (config.cors.origins.length > 0) await app.register(fastifyCors, corsOptions(config.cors, exposedHeaders(app)));
 

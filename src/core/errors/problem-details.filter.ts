@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -81,6 +85,24 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     .status(problem.status)
     .header('Content-Type', PROBLEM_CONTENT_TYPE)
     .send(problemDetails(problem.status, problem.code, problem.detail, request.id, problem.errors));
+}
+
+/**
+ * Errors Node's HTTP parser raises before there is a request at all (headers
+ * or URL past the size limit, a request that is not HTTP): answered on the
+ * socket as problem+json, then the connection is closed, as Node does.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail = status === 431 ? 'The request line or headers are too large.' : status === 408 ? 'The request took too long to arrive.' : DETAIL_BY_CODE.MALFORMED_REQUEST!;
+  const body = JSON.stringify(problemDetails(status, ErrorCode.MALFORMED_REQUEST, detail, randomUUID()));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 function isHealthReport(error: unknown): error is HttpException {
