@@ -7,6 +7,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { AppError } from './app-error.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './dependency-errors.js';
 import { ErrorCode } from './error-codes.js';
 import { PROBLEM_CONTENT_TYPE, problemDetails } from './problem-details.js';
 
@@ -71,12 +72,18 @@ export function normalizeError(error: unknown): Normalized {
     return { status, code, detail: DETAIL_BY_CODE[code] ?? 'The request could not be processed.' };
   }
   if (status === 503) return { status, code: ErrorCode.SERVICE_UNAVAILABLE, detail: DETAIL_BY_CODE.SERVICE_UNAVAILABLE! };
+  if (isDatabaseUnavailable(error)) {
+    return { status: 503, code: ErrorCode.SERVICE_UNAVAILABLE, detail: DETAIL_BY_CODE.SERVICE_UNAVAILABLE!, retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS };
+  }
   return { status: 500, code: ErrorCode.INTERNAL_ERROR, detail: DETAIL_BY_CODE.INTERNAL_ERROR! };
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
   const problem = normalizeError(error);
-  if (problem.status >= 500) {
+  if (problem.status === 503) {
+    // Expected while a dependency is down (many at once): a warning, the client is told to retry.
+    logger.warn({ err: error, correlationId: request.id }, 'request refused: a dependency is unavailable');
+  } else if (problem.status >= 500) {
     // Shaped by the logger's error serializer (core/logging): type, code, message and stack, never a query's parameters.
     logger.error({ err: error, correlationId: request.id }, 'request failed');
   }
