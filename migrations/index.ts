@@ -4,6 +4,7 @@ import { AddAdministration1764633600000 } from './1764633600000-AddAdministratio
 import { AddRevocationMarkPending1764720000000 } from './1764720000000-AddRevocationMarkPending.js';
 import { AddNotificationRequests1764806400000 } from './1764806400000-AddNotificationRequests.js';
 import { ShardUserCounts1764892800000 } from './1764892800000-ShardUserCounts.js';
+import { CreateApiKeys1764979200000 } from './1764979200000-CreateApiKeys.js';
 
 /** Listed explicitly (not globbed) so the app, the CLI and Jest load them the same way. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   AddRevocationMarkPending1764720000000,
   AddNotificationRequests1764806400000,
   ShardUserCounts1764892800000,
+  CreateApiKeys1764979200000,
 ];

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 
+import type { DestinationStream } from 'pino';
+
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './core/config/config.js';
+import { type AppConfig, ConfigError, loadConfig } from './core/config/config.js';
 import { startEmbeddedPostgres } from './core/database/embedded-postgres.js';
 
 async function main(): Promise<void> {
@@ -14,7 +16,7 @@ async function main(): Promise<void> {
     console.log(`No DATABASE_URL: embedded PostgreSQL listening on 127.0.0.1:${config.embeddedDatabasePort} (data in ${config.dataDir})`);
   }
 
-  const app = await createApp(config);
+  const app = await createApp(config, { logDestination: await terminalLogs(config) });
   await app.listen({ port: config.port, host: config.host });
   const base = `http://localhost:${config.port}`;
   console.log(`User service listening: API ${base}/api/v1, docs ${base}/docs`);
@@ -32,6 +34,21 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * Readable lines for a person at a terminal (pino-pretty, a development
+ * dependency); JSON lines in production and whenever stdout is a pipe or a
+ * file, which is what log collectors read.
+ */
+async function terminalLogs(config: AppConfig): Promise<DestinationStream | undefined> {
+  if (!process.stdout.isTTY || config.nodeEnv === 'production' || process.env.LOG_FORMAT === 'json') return undefined;
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
+  } catch {
+    return undefined; // installed without development dependencies: JSON it is
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -178,7 +178,6 @@ describeWithRabbitMq('Consumer discipline of the service queue (e2e)', () => {
 
   describe('SIGTERM during a burst', () => {
     it('of 200 notification requests and 100 users.get: none lost, each answered or requeued for the next instance', async () => {
-      execSync('npm run build', { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
       const database = await createTestDatabase();
       const names = {
         EVENTS_EXCHANGE: `user.events.test.${randomBytes(4).toString('hex')}`,

@@ -1,4 +1,4 @@
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -204,7 +204,6 @@ describeWithRabbitMq('Outbox delivery when things fail (e2e)', () => {
   }, 90_000);
 
   it('a process killed after the commit and before the publish delivers its events after a restart', async () => {
-    execSync('npm run build', { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
     const database = await createTestDatabase();
     const names = {
       EVENTS_EXCHANGE: `user.events.test.${randomBytes(4).toString('hex')}`,

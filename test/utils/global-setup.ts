@@ -1,6 +1,6 @@
 import './ts-resolution';
 
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,8 @@ export default async function globalSetup(): Promise<void> {
   await probe('Redis', 'TEST_REDIS_URL', LOCAL.redis);
   await probe('RabbitMQ', 'TEST_RABBITMQ_URL', LOCAL.rabbitmq);
   const keys = generateRsaKeyPair();
+  // Once for the whole run: the tests that spawn the built service (dist/) must never see it rebuilt under them.
+  execSync('npm run build --silent', { cwd: join(__dirname, '..', '..'), stdio: 'inherit' });
   process.env.TEST_JWT_PRIVATE_KEY = keys.privateKeyPem;
   process.env.TEST_JWT_PUBLIC_KEY = keys.publicKeyPem;
 }

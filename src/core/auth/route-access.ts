@@ -1,11 +1,13 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 
-import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators.js';
+import { API_KEY_SCOPE, type ApiKeyScope, IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators.js';
 
 interface RouteAccess {
   isPublic: boolean;
   roles: string[] | undefined;
+  /** The scope an API key needs here, on the routes that accept one (@AcceptsApiKey). */
+  apiKeyScope: ApiKeyScope | undefined;
 }
 
 /**
@@ -26,6 +28,7 @@ export class RouteAccessRules {
       access = {
         isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
         roles: this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES, targets),
+        apiKeyScope: this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, targets),
       };
       this.byHandler.set(handler, access);
     }

@@ -73,10 +73,12 @@ describe('loadConfig', () => {
         passwordForgotPerAccount: { limit: 3, windowSeconds: 3_600 },
         passwordReset: { limit: 10, windowSeconds: 3_600 },
         passwordChange: { limit: 5, windowSeconds: 900 },
+        apiKey: { limit: 600, windowSeconds: 60 },
       },
       loginLockout: { failuresPerClient: 5, baseSeconds: 60, maxSeconds: 3_600, failuresPerAccount: 50, accountWindowSeconds: 3_600 },
       tokens: { emailVerificationTtlSeconds: 86_400, passwordResetTtlSeconds: 3_600 },
       idempotencyTtlSeconds: 86_400,
+      apiKeys: { lastUsedFlushSeconds: 60 },
       admin: { email: undefined, password: undefined, maxSuspensionDays: 365, suspensionSweepSeconds: 60 },
     });
   });

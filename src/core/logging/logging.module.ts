@@ -13,6 +13,7 @@ import { RequestContext } from './request-context.js';
  */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
+  'req.headers["x-api-key"]',
   'req.headers.cookie',
   'req.headers["idempotency-key"]',
   'res.headers["set-cookie"]',

@@ -3,7 +3,7 @@ import { seconds, ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { FastifyRequest } from 'fastify';
 
-import type { AuthUser } from '../auth/auth.decorators.js';
+import type { AuthApiKey, AuthUser } from '../auth/auth.decorators.js';
 import type { AppConfig, RateLimitRule } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { FailoverThrottlerStorage, RateLimitGuard } from './rate-limit.js';
@@ -21,6 +21,9 @@ function userTracker(request: Record<string, unknown>): string {
   return (request as { user?: AuthUser }).user?.userId ?? (request as unknown as FastifyRequest).ip;
 }
 
+/** Limits per service API key (the guard has set request.apiKey by then). */
+const apiKeyOf = (request: unknown) => (request as { apiKey?: AuthApiKey }).apiKey;
+
 @Global()
 @Module({
   imports: [
@@ -36,6 +39,13 @@ function userTracker(request: Record<string, unknown>): string {
           { ...rule('password-forgot-account', config.rateLimits.passwordForgotPerAccount), getTracker: accountTracker },
           rule('password-reset', config.rateLimits.passwordReset),
           { ...rule('password-change', config.rateLimits.passwordChange), getTracker: userTracker },
+          {
+            ...rule('api-key', config.rateLimits.apiKey),
+            // Only requests made with an API key count, and one limit spans every route of the key.
+            skipIf: (context) => !apiKeyOf(context.switchToHttp().getRequest()),
+            getTracker: (request) => apiKeyOf(request)!.apiKeyId,
+            generateKey: (_context, tracker, name) => `${name}:${tracker}`,
+          },
         ],
         storage: config.redisUrl
           ? new FailoverThrottlerStorage(
