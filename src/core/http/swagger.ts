@@ -56,6 +56,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description: 'A service API key (usk_…), created by an admin; accepted only on the routes that list this scheme.',
+      },
+      'apiKey',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDetails] });
   describeErrors(document);

@@ -1,9 +1,10 @@
 import { type ExecutionContext, Logger } from '@nestjs/common';
 
-import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import type { ApiKeyScope, AuthApiKey, AuthUser } from '../../core/auth/auth.decorators.js';
 import type { RouteAccessRules } from '../../core/auth/route-access.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
+import type { ApiKeyCheck } from '../api-keys/api-key-check.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import type { JwtStrategy } from './jwt.strategy.js';
 
@@ -14,15 +15,27 @@ const strategy = (decide: (self: Verdict) => void) => ({ authenticate: jest.fn(f
 
 const user: AuthUser = { userId: 'u1', role: 'user', sessionId: 's1', exp: 0 };
 
-function guardFor(fake: ReturnType<typeof strategy>) {
-  const rules = { of: () => ({ isPublic: false, roles: undefined }) } as unknown as RouteAccessRules;
-  const guard = new JwtAuthGuard(rules, fake as unknown as JwtStrategy);
-  const request: { user?: AuthUser; headers: Record<string, string> } = { headers: {} };
+const service: AuthApiKey = { apiKeyId: 'k1', scopes: ['users:read'] };
+
+function guardFor(
+  fake: ReturnType<typeof strategy>,
+  options: { headers?: Record<string, string>; apiKeyScope?: ApiKeyScope; roles?: string[]; key?: AuthApiKey | Error } = {},
+) {
+  const rules = { of: () => ({ isPublic: false, roles: options.roles, apiKeyScope: options.apiKeyScope }) } as unknown as RouteAccessRules;
+  const apiKeys = {
+    verify: jest.fn(async () => {
+      if (options.key instanceof Error) throw options.key;
+      return options.key;
+    }),
+    recordUse: jest.fn(),
+  };
+  const guard = new JwtAuthGuard(rules, fake as unknown as JwtStrategy, apiKeys as unknown as ApiKeyCheck);
+  const request: { user?: AuthUser; apiKey?: AuthApiKey; headers: Record<string, string> } = { headers: options.headers ?? {} };
   const context = {
     getType: () => 'http',
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
   } as unknown as ExecutionContext;
-  return { activate: () => guard.canActivate(context) as Promise<boolean>, request };
+  return { activate: () => guard.canActivate(context) as Promise<boolean>, request, apiKeys };
 }
 
 describe('JwtAuthGuard', () => {
@@ -62,5 +75,54 @@ describe('JwtAuthGuard', () => {
     expect(failure).toBeInstanceOf(AppError);
     expect(failure).toMatchObject({ status: 503, code: ErrorCode.SERVICE_UNAVAILABLE });
     expect(error).toHaveBeenCalledWith({ err: cause }, expect.any(String));
+  });
+
+  describe('X-API-Key', () => {
+    const withKey = { 'x-api-key': 'usk_abcdefgh_' + 'A'.repeat(43) };
+    const neverCalled = () => strategy(() => { throw new Error('the access token path ran'); });
+
+    it('admits a key with the scope on a route that accepts it, without a Bearer token, and records its use', async () => {
+      const { activate, request, apiKeys } = guardFor(neverCalled(), { headers: withKey, apiKeyScope: 'users:read', roles: ['admin'], key: service });
+
+      await expect(activate()).resolves.toBe(true);
+      expect(request.apiKey).toEqual(service);
+      expect(request.user).toBeUndefined();
+      expect(apiKeys.verify).toHaveBeenCalledWith(withKey['x-api-key']);
+      expect(apiKeys.recordUse).toHaveBeenCalledWith(service);
+    });
+
+    it('answers 401 on a route that does not accept keys, without looking the key up', async () => {
+      const { activate, apiKeys } = guardFor(neverCalled(), { headers: withKey, key: service });
+
+      await expect(activate()).rejects.toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED });
+      expect(apiKeys.verify).not.toHaveBeenCalled();
+    });
+
+    it('answers 401 for an unknown, revoked or expired key, 403 for a key without the scope', async () => {
+      const unknown = guardFor(neverCalled(), { headers: withKey, apiKeyScope: 'users:read', key: undefined });
+      await expect(unknown.activate()).rejects.toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED });
+
+      const scopeless = guardFor(neverCalled(), { headers: withKey, apiKeyScope: 'users:read', key: { apiKeyId: 'k2', scopes: [] } });
+      await expect(scopeless.activate()).rejects.toMatchObject({ status: 403, code: ErrorCode.FORBIDDEN });
+      expect(scopeless.apiKeys.recordUse).not.toHaveBeenCalled();
+    });
+
+    it('answers 503, never 401, when the key cannot be checked', async () => {
+      const { activate } = guardFor(neverCalled(), { headers: withKey, apiKeyScope: 'users:read', key: new Error('connect ECONNREFUSED') });
+
+      await expect(activate()).rejects.toMatchObject({ status: 503, code: ErrorCode.SERVICE_UNAVAILABLE });
+    });
+
+    it('lets the access token decide when both headers are sent', async () => {
+      const { activate, request, apiKeys } = guardFor(strategy((self) => self.success(user)), {
+        headers: { ...withKey, authorization: 'Bearer x' },
+        apiKeyScope: 'users:read',
+        key: service,
+      });
+
+      await expect(activate()).resolves.toBe(true);
+      expect(request.user).toEqual(user);
+      expect(apiKeys.verify).not.toHaveBeenCalled();
+    });
   });
 });

@@ -1,18 +1,23 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import passport from 'passport';
 
-import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import { API_KEY_HEADER, type ApiKeyScope, type AuthApiKey, type AuthUser } from '../../core/auth/auth.decorators.js';
 import { RouteAccessRules } from '../../core/auth/route-access.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
+import { ApiKeyCheck } from '../api-keys/api-key-check.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { revocationUnknown } from './session-revocations.js';
 
-type AuthenticatedRequest = { user?: AuthUser };
+type AuthenticatedRequest = { user?: AuthUser; apiKey?: AuthApiKey; headers: Record<string, string | string[] | undefined> };
 
 /**
  * Global, the only guard: every HTTP route needs a valid, unrevoked access
  * token unless marked @Public(), and the role @Authenticated({ roles }) asks for.
+ * A request with an X-API-Key and no Authorization header is a service's: it is
+ * admitted only on routes marked @AcceptsApiKey(scope), with a key holding that
+ * scope (401 for a key anywhere else, or unknown, revoked or expired; 403 for a
+ * key without the scope). With both headers, the access token decides.
  *
  * It hands passport this app's own strategy rather than a name: passport keeps
  * names in one registry per process, so with two apps in one process (tests
@@ -26,13 +31,34 @@ export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly rules: RouteAccessRules,
     private readonly strategy: JwtStrategy,
+    private readonly apiKeys: ApiKeyCheck,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const { isPublic, roles } = this.rules.of(context);
+    const { isPublic, roles, apiKeyScope } = this.rules.of(context);
     if (isPublic) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const apiKey = request.headers[API_KEY_HEADER];
+    if (apiKey !== undefined && request.headers.authorization === undefined) return this.authenticateApiKey(request, apiKey, apiKeyScope);
     return this.authenticate(context, roles);
+  }
+
+  private async authenticateApiKey(request: AuthenticatedRequest, presented: string | string[], scope: ApiKeyScope | undefined): Promise<boolean> {
+    if (!scope) {
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 401, 'This route needs a Bearer access token; API keys are not accepted here.');
+    }
+    let key: AuthApiKey | undefined;
+    try {
+      key = typeof presented === 'string' ? await this.apiKeys.verify(presented) : undefined;
+    } catch (error) {
+      throw error instanceof AppError ? error : this.unexpected(error);
+    }
+    if (!key) throw new AppError(ErrorCode.UNAUTHENTICATED, 401, 'The API key is unknown, revoked or expired.');
+    if (!key.scopes.includes(scope)) throw new AppError(ErrorCode.FORBIDDEN, 403, `This API key lacks the scope ${scope}.`);
+    request.apiKey = key;
+    this.apiKeys.recordUse(key);
+    return true;
   }
 
   private async authenticate(context: ExecutionContext, roles: string[] | undefined): Promise<boolean> {
@@ -58,7 +84,7 @@ export class JwtAuthGuard implements CanActivate {
 
   private unexpected(error: unknown): AppError {
     // The 503 reaches the error filter in its place, so the cause is logged here.
-    this.logger.error({ err: error }, 'the access token check failed');
+    this.logger.error({ err: error }, 'the access token or API key check failed');
     return revocationUnknown();
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { AccessTokenCheck } from './access-token-check.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
@@ -19,7 +20,7 @@ import { TokensService } from './tokens.service.js';
  * on Auth, which depends on Users.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity])],
+  imports: [TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]), ApiKeysModule],
   controllers: [SessionsController],
   providers: [
     SessionsService,

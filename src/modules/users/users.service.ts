@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
-import type { AuthUser } from '../../core/auth/auth.decorators.js';
+import type { Caller } from '../../core/auth/auth.decorators.js';
 import { PasswordHasher } from '../../core/auth/password-hasher.js';
 import { CacheService } from '../../core/cache/cache.service.js';
 import type { AppConfig } from '../../core/config/config.js';
@@ -11,6 +11,7 @@ import { ErrorCode } from '../../core/errors/error-codes.js';
 import type { Keyset } from '../../core/http/cursors.js';
 import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { AuditService, SYSTEM_ACTOR } from '../audit/audit.service.js';
+import type { UserLookupResponse } from './dto/lookup-users.dto.js';
 import type { UpdateProfileDto } from './dto/update-profile.dto.js';
 import { toUserResponse, type UserResponse } from './dto/user.response.js';
 import type { UserEntity, UserRole } from './user.entity.js';
@@ -219,9 +220,17 @@ export class UsersService implements OnApplicationBootstrap {
     return profiles.filter((profile): profile is UserResponse => profile !== undefined);
   }
 
-  /** Users see themselves, admins see anyone; everyone else gets the same 404 as for a missing id. */
-  async getVisibleTo(viewer: AuthUser, id: string): Promise<UserResponse> {
-    if (viewer.userId !== id && viewer.role !== 'admin') throw notFound();
+  /** POST /users/lookup: the users found, in request order. */
+  async lookup(ids: string[]): Promise<UserLookupResponse> {
+    return { data: await this.findProfiles(ids) };
+  }
+
+  /**
+   * Users see themselves, admins and services (an API key, its users:read scope checked by the guard) see
+   * anyone; everyone else gets the same 404 as for a missing id.
+   */
+  async getVisibleTo(viewer: Caller, id: string): Promise<UserResponse> {
+    if ('userId' in viewer && viewer.userId !== id && viewer.role !== 'admin') throw notFound();
     return this.getProfile(id);
   }
 
