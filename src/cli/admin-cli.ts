@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { AppModule } from '../app.module.js';
@@ -8,14 +9,20 @@ import { type AppConfig, loadConfig } from '../core/config/config.js';
 import { startEmbeddedPostgres } from '../core/database/embedded-postgres.js';
 import { AppError } from '../core/errors/app-error.js';
 import { createValidationPipe } from '../core/http/validation.js';
+import { AdminApiKeysService } from '../modules/admin/admin-api-keys.service.js';
 import { AdminService } from '../modules/admin/admin.service.js';
 import { ChangeRoleDto, CreateUserDto } from '../modules/admin/dto/admin.dto.js';
+import { ApiKeyListQuery, CreateApiKeyDto } from '../modules/admin/dto/api-keys.dto.js';
+import type { ApiKeyResponse } from '../modules/admin/dto/api-keys.response.js';
 import { CLI_ACTOR } from '../modules/audit/audit.service.js';
 
 export const USAGE = `usage:
   npm run cli -- create-admin --email EMAIL [--name NAME]   the password is read from stdin, or asked for on a terminal
   npm run cli -- set-role --email EMAIL --role user|admin
-Both act on DATABASE_URL (the embedded database outside production when unset) and are audited with actor cli.`;
+  npm run cli -- api-keys create --name NAME --scopes users:read[,...] [--expires-at ISO-8601]   prints the key, once
+  npm run cli -- api-keys list [--limit N] [--cursor CURSOR]
+  npm run cli -- api-keys revoke --id ID
+All act on DATABASE_URL (the embedded database outside production when unset); changes are audited with actor cli.`;
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -77,6 +84,56 @@ async function validated<T extends object>(type: new () => T, value: Record<stri
   return (await createValidationPipe().transform(value, { type: 'body', metatype: type })) as T;
 }
 
+const apiKeyLine = (key: ApiKeyResponse) =>
+  [
+    key.id,
+    key.prefix,
+    key.revokedAt ? 'revoked' : key.expiresAt && Date.parse(key.expiresAt) <= Date.now() ? 'expired' : 'active',
+    key.scopes.join(','),
+    `created=${key.createdAt}`,
+    `expires=${key.expiresAt ?? 'never'}`,
+    `last-used=${key.lastUsedAt ?? 'never'}`,
+    JSON.stringify(key.name),
+  ].join('  ');
+
+/** api-keys create|list|revoke: what to run once the app is up. */
+async function apiKeysCommand(args: string[]): Promise<(app: INestApplicationContext) => Promise<string>> {
+  const [action, ...rest] = args;
+  const apiKeys = (app: INestApplicationContext) => app.get(AdminApiKeysService);
+  if (action === 'create') {
+    const { name, scopes, 'expires-at': expiresAt } = options(rest, ['name', 'scopes', 'expires-at']);
+    if (!name || !scopes) throw new UsageError('--name and --scopes are required');
+    const dto = await validated(CreateApiKeyDto, { name, scopes: scopes.split(',').map((scope) => scope.trim()), ...(expiresAt ? { expiresAt } : {}) });
+    return async (app) => {
+      const key = await apiKeys(app).create(CLI_ACTOR, dto);
+      return [
+        `created API key ${key.id} ${JSON.stringify(key.name)} (${key.scopes.join(', ')}; expires ${key.expiresAt ?? 'never'})`,
+        'the key, shown this once (it is not stored; put it in the service\'s X-API-Key header):',
+        key.key,
+      ].join('\n');
+    };
+  }
+  if (action === 'list') {
+    const dto = await validated(ApiKeyListQuery, options(rest, ['limit', 'cursor']));
+    return async (app) => {
+      const page = await apiKeys(app).list(dto);
+      const lines = page.data.map(apiKeyLine);
+      if (page.meta.nextCursor) lines.push(`more: api-keys list --cursor ${page.meta.nextCursor}`);
+      return lines.length ? lines.join('\n') : 'no API keys';
+    };
+  }
+  if (action === 'revoke') {
+    const { id } = options(rest, ['id']);
+    if (!id) throw new UsageError('--id is required');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new UsageError('--id must be the UUID of an API key');
+    return async (app) => {
+      await apiKeys(app).revoke(CLI_ACTOR, id);
+      return `revoked API key ${id}`;
+    };
+  }
+  throw new UsageError(action ? `unknown api-keys command ${action}` : 'api-keys needs create, list or revoke');
+}
+
 function describe(error: unknown): string {
   if (error instanceof AppError) {
     const fields = error.errors?.map((e) => `${e.field} ${e.message}`).join('; ');
@@ -92,7 +149,7 @@ function describe(error: unknown): string {
 export async function runAdminCli(args: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = args;
   let config: AppConfig;
-  let run: (admin: AdminService) => Promise<string>;
+  let run: (app: INestApplicationContext) => Promise<string>;
   try {
     config = loadConfig(io.env);
     if (command === 'create-admin') {
@@ -100,18 +157,20 @@ export async function runAdminCli(args: string[], io: CliIo): Promise<number> {
       if (!email) throw new UsageError('--email is required');
       const password = await readPassword(io);
       const dto = await validated(CreateUserDto, { email, password, name: name ?? 'Administrator', role: 'admin' });
-      run = async (admin) => {
-        const { body } = await admin.createUser(CLI_ACTOR, dto);
+      run = async (app) => {
+        const { body } = await app.get(AdminService).createUser(CLI_ACTOR, dto);
         return `created admin ${body.email} (${body.id})`;
       };
     } else if (command === 'set-role') {
       const { email, role } = options(rest, ['email', 'role']);
       if (!email || !role) throw new UsageError('--email and --role are required');
       const dto = await validated(ChangeRoleDto, { role });
-      run = async (admin) => {
-        const user = await admin.setRoleByEmail(CLI_ACTOR, email, dto.role);
+      run = async (app) => {
+        const user = await app.get(AdminService).setRoleByEmail(CLI_ACTOR, email, dto.role);
         return `${user.email} (${user.id}) now has role ${user.role}`;
       };
+    } else if (command === 'api-keys') {
+      run = await apiKeysCommand(rest);
     } else {
       throw new UsageError(command ? `unknown command ${command}` : 'no command');
     }
@@ -124,7 +183,7 @@ export async function runAdminCli(args: string[], io: CliIo): Promise<number> {
   config.databaseUrl ??= embedded!.url;
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   try {
-    io.stdout.write(`${await run(app.get(AdminService))}\n`);
+    io.stdout.write(`${await run(app)}\n`);
     return 0;
   } catch (error) {
     io.stderr.write(`${describe(error)}\n`);

@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'user.role_changed',
   'user.sessions_revoked',
   'user.suspension_lifted',
+  'api_key.created',
+  'api_key.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
