@@ -1,4 +1,4 @@
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -353,7 +353,6 @@ describe('Faults (e2e)', () => {
 
   describeWithRabbitMq('SIGTERM under HTTP load', () => {
     it('answers every request sent before the signal, refuses connections once closed, and exits 0 within the grace time', async () => {
-      execSync('npm run build', { cwd: ROOT, stdio: 'pipe' });
       const database = await createTestDatabase();
       const suffix = randomBytes(4).toString('hex');
       const names = { EVENTS_EXCHANGE: `user.events.test.${suffix}`, SERVICE_QUEUE: `user-service.test.${suffix}` };
