@@ -254,7 +254,7 @@ describe('Auth (e2e, real PostgreSQL; Redis when present)', () => {
   });
 
   it('prunes sessions that ended over 30 days ago, with their token hashes, and nothing else', async () => {
-    const { SessionsService } = await import('../../src/modules/auth/sessions.service.js');
+    const { SessionsService } = await import('../../src/modules/sessions/sessions.service.js');
     const kept = await registerUser(t.http);
     const recentlyEnded = await registerUser(t.http);
     const longEnded = await registerUser(t.http);

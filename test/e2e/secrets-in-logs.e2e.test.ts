@@ -4,7 +4,7 @@ import type { Response } from 'supertest';
 
 import { PasswordHasher } from '../../src/core/auth/password-hasher.js';
 import { AccountTokensRepository } from '../../src/modules/auth/account-tokens.repository.js';
-import { TokensService } from '../../src/modules/auth/tokens.service.js';
+import { TokensService } from '../../src/modules/sessions/tokens.service.js';
 import { buildRegistration, type RegisteredUser, registerUser } from '../factories/user.factory.js';
 import { waitFor } from '../utils/outbox.js';
 import { bootTestApp, query, type TestApp } from '../utils/test-app.js';

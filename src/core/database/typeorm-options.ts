@@ -1,8 +1,8 @@
 import { AdvancedConsoleLogger, type DataSourceOptions } from 'typeorm';
 
 import { migrations } from '../../../migrations/index.js';
-import { SessionEntity } from '../../modules/auth/session.entity.js';
-import { RefreshTokenEntity } from '../../modules/auth/refresh-token.entity.js';
+import { SessionEntity } from '../../modules/sessions/session.entity.js';
+import { RefreshTokenEntity } from '../../modules/sessions/refresh-token.entity.js';
 import { UserPreferencesEntity } from '../../modules/preferences/user-preferences.entity.js';
 import { UserEntity } from '../../modules/users/user.entity.js';
 import { IdempotencyKeyEntity } from '../idempotency/idempotency-key.entity.js';

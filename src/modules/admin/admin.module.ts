@@ -4,7 +4,7 @@ import { Cursors } from '../../core/http/cursors.js';
 import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
-import { SessionsModule } from '../auth/sessions.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AdminApiKeysService } from './admin-api-keys.service.js';
 import { AdminAuditController } from './admin-audit.controller.js';

@@ -10,7 +10,7 @@ import { Cursors } from '../../core/http/cursors.js';
 import { IdempotencyService, type StoredResponse } from '../../core/idempotency/idempotency.service.js';
 import { type AuditActor, AuditService } from '../audit/audit.service.js';
 import { AccountRecoveryService } from '../auth/account-recovery.service.js';
-import { SessionsService } from '../auth/sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import type { UserEntity, UserRole } from '../users/user.entity.js';
 import { keysetShapeOf, NEWEST_FIRST } from '../users/users-admin.queries.js';
 import { UsersService } from '../users/users.service.js';

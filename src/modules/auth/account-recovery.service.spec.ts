@@ -7,7 +7,7 @@ import { toUserResponse } from '../users/dto/user.response.js';
 import type { UsersService } from '../users/users.service.js';
 import { AccountRecoveryService } from './account-recovery.service.js';
 import type { AccountTokensRepository } from './account-tokens.repository.js';
-import type { SessionsService } from './sessions.service.js';
+import type { SessionsService } from '../sessions/sessions.service.js';
 import { buildAuthUser, buildUserEntity } from '../../../test/factories/user-entity.factory.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
 import {

@@ -11,7 +11,7 @@ import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { UsersService } from '../users/users.service.js';
 import { type AccountTokenPurpose, AccountTokensRepository, type ConsumeResult } from './account-tokens.repository.js';
 import { AuthEvents } from './auth.events.js';
-import { SessionsService } from './sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 
 function tokenError(result: ConsumeResult): AppError | undefined {
   if (!('problem' in result)) return undefined;

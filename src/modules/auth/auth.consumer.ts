@@ -3,7 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 
 import { UserServicePatterns } from '../../client-kit/user-service.messages.js';
 import { RpcErrorFilter } from '../../core/errors/rpc-error.filter.js';
-import { AccessTokenCheck } from './access-token-check.js';
+import { AccessTokenCheck } from '../sessions/access-token-check.js';
 import { type VerifyTokenVerdict, VerifyTokenMessage } from './dto/verify-token.dto.js';
 
 /** auth.verify_token: whether an access token would be admitted by our own routes, and why not. */

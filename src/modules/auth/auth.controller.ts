@@ -19,7 +19,7 @@ import { AuthService } from './auth.service.js';
 import { Client, type ClientInfo } from '../../core/http/client-info.js';
 import { LoginDto, RefreshDto, RegisterDto } from './dto/auth.dto.js';
 import { AuthResponse, TokensResponse } from './dto/auth.response.js';
-import { SessionsService } from './sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 
 const invalidBody = () => ApiBadRequestResponse({ description: 'Invalid or unknown fields (VALIDATION_FAILED).', type: ProblemDetails });
 

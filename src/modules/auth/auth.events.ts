@@ -1,6 +1,6 @@
 import type { DomainEvent } from '../../core/messaging/domain-event.js';
 import type { EmailVerifiedData, MailedTokenData, SessionRevokedData } from './dto/auth-events.dto.js';
-import type { SessionEndReason } from './session.entity.js';
+import type { SessionEndReason } from '../sessions/session.entity.js';
 
 /** Events the Auth module publishes (names and data are the contract's). */
 export const AuthEvents = {

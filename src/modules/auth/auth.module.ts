@@ -9,7 +9,7 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwksController } from './jwks.controller.js';
 import { LoginLockout } from './login-lockout.js';
-import { SessionsModule } from './sessions.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 
 @Module({
   imports: [SessionsModule, UsersModule],

@@ -16,7 +16,7 @@ import { AuthService } from './auth.service.js';
 import type { ClientInfo } from '../../core/http/client-info.js';
 import type { TokensResponse } from './dto/auth.response.js';
 import type { LoginLockout } from './login-lockout.js';
-import type { SessionsService } from './sessions.service.js';
+import type { SessionsService } from '../sessions/sessions.service.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
 
 const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' });

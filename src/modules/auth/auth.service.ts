@@ -15,7 +15,7 @@ import { LoginLockout } from './login-lockout.js';
 import type { ClientInfo } from '../../core/http/client-info.js';
 import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
 import type { AuthResponse } from './dto/auth.response.js';
-import { SessionsService } from './sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 
 const OUTCOME_BY_CODE: Partial<Record<ErrorCode, LoginOutcome>> = {
   ACCOUNT_BLOCKED: 'account_blocked',

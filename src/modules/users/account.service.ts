@@ -6,7 +6,7 @@ import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
 import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { AuditService } from '../audit/audit.service.js';
-import { SessionsService } from '../auth/sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { PreferencesService } from '../preferences/preferences.service.js';
 import type { AccountExport, ChangePasswordDto } from './dto/account.dto.js';
 import { UserEvents } from './users.events.js';

@@ -3,7 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { toUserResponse, UserResponse } from '../../users/dto/user.response.js';
 import { USER_ROLES, USER_STATUSES, type UserEntity } from '../../users/user.entity.js';
 import type { AuditRecord } from '../../audit/audit.service.js';
-import type { SessionEntity } from '../../auth/session.entity.js';
+import type { SessionEntity } from '../../sessions/session.entity.js';
 
 /** A user as admins see it: the contract's fields plus why and until when its status holds. */
 export class AdminUserResponse extends UserResponse {

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import type { SessionEndReason } from '../session.entity.js';
+import type { SessionEndReason } from '../../sessions/session.entity.js';
 
 // The data of the Auth module's events beyond the envelope (the contract's
 // table): the factories in auth.events.ts return these, and /asyncapi.json

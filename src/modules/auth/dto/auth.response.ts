@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 import { UserResponse } from '../../users/dto/user.response.js';
-import type { SessionEntity } from '../session.entity.js';
+import type { SessionEntity } from '../../sessions/session.entity.js';
 
 export class TokensResponse {
   @ApiProperty({ description: 'RS256 JWT; verify with /.well-known/jwks.json', example: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...' })

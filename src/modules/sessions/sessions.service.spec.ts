@@ -8,7 +8,7 @@ import type { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { generateRsaKeyPair, JWT_ALGORITHM } from '../../core/auth/signing-keys.js';
 import { loadConfig } from '../../core/config/config.js';
 import type { UserRole, UserStatus } from '../users/user.entity.js';
-import type { TokensResponse } from './dto/auth.response.js';
+import type { TokensResponse } from '../auth/dto/auth.response.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { SessionEntity } from './session.entity.js';
 import type { SessionRevocations } from './session-revocations.js';

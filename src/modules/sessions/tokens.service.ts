@@ -6,7 +6,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { AppConfig } from '../../core/config/config.js';
 import { APP_CONFIG } from '../../core/config/config.module.js';
 import { deriveKey, open, seal, sha256 } from '../../core/crypto/sealed-box.js';
-import type { TokensResponse } from './dto/auth.response.js';
+import type { TokensResponse } from '../auth/dto/auth.response.js';
 
 /** Claims of an access token beyond the registered ones (sub, jti, iat, exp, iss, aud). */
 export interface AccessTokenClaims {

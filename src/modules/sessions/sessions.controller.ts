@@ -4,7 +4,7 @@ import { ApiBadRequestResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOk
 import { Authenticated, type AuthUser, CurrentUser } from '../../core/auth/auth.decorators.js';
 import { ProblemDetails } from '../../core/errors/problem-details.js';
 import { UuidParam } from '../../core/http/validation.js';
-import { SessionResponse } from './dto/auth.response.js';
+import { SessionResponse } from '../auth/dto/auth.response.js';
 import { SessionsService } from './sessions.service.js';
 
 @ApiTags('Auth')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 
-import type { InvalidTokenReply, VerifyTokenVerdict } from './dto/verify-token.dto.js';
+import type { InvalidTokenReply, VerifyTokenVerdict } from '../auth/dto/verify-token.dto.js';
 import { type SessionClaims, sessionClaims, VERIFIED_TOKENS_KEPT } from './jwt.strategy.js';
 import { SigningKeys } from '../../core/auth/signing-keys.js';
 import { SessionRevocations } from './session-revocations.js';

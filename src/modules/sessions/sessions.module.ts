@@ -15,9 +15,9 @@ import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
 /**
- * Sessions, refresh tokens and access token checks (the global guard). Its
- * own module (inside auth) so that Users can end sessions without depending
- * on Auth, which depends on Users.
+ * Sessions, refresh tokens and access token checks (the global guard). A
+ * module of its own so that Users can end sessions without depending on Auth,
+ * which depends on Users.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]), ApiKeysModule],

@@ -2,7 +2,7 @@ import { JwtService } from '@nestjs/jwt';
 
 import { generateRsaKeyPair, JWT_ALGORITHM } from '../../core/auth/signing-keys.js';
 import { loadConfig } from '../../core/config/config.js';
-import type { TokensResponse } from './dto/auth.response.js';
+import type { TokensResponse } from '../auth/dto/auth.response.js';
 import { TokensService } from './tokens.service.js';
 
 const keys = generateRsaKeyPair();
