@@ -5,6 +5,7 @@ import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, M
 
 import { EmailField, MobileField, NameField, NewPasswordField } from '../../../core/http/validation.js';
 import { AUDIT_ACTIONS } from '../../audit/audit.service.js';
+import { MobileFieldDoc } from '../../users/dto/update-profile.dto.js';
 import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../../users/user.entity.js';
 
 export const SETTABLE_STATUSES = ['active', 'blocked', 'suspended'] as const;
@@ -26,7 +27,7 @@ const ReasonField = (required: boolean) => {
 
 /** `?limit=` (1..100, default 20) and `?cursor=` of every list. */
 export class PageQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, example: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, example: 20 })
   @Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
   @IsOptional()
   @IsInt({ message: 'must be an integer from 1 to 100' })
@@ -93,6 +94,7 @@ export class CreateUserDto {
   @IsIn(USER_ROLES, { message: `must be one of ${USER_ROLES.join(', ')}` })
   role!: UserRole;
 
+  @MobileFieldDoc()
   @MobileField()
   @ValidateIf((_, value) => value !== undefined && value !== null)
   mobile?: string | null;

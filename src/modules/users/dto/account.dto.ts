@@ -5,7 +5,7 @@ import { PreferencesResponse } from '../../preferences/dto/preferences.dto.js';
 import { UserResponse } from './user.response.js';
 
 export class ChangePasswordDto {
-  @PasswordField() currentPassword!: string;
+  @ApiProperty({ minLength: 1 }) @PasswordField() currentPassword!: string;
   @NewPasswordField() newPassword!: string;
 }
 
