@@ -41,7 +41,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     requestIdHeader: false,
     logger: false,
     // Errors Fastify raises before any route or Nest sees the request (a malformed URL): problem+json like the rest.
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error, frameworkErrorLogger),
+    // (The onRequest hook that sets X-Correlation-ID has not run for them.)
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('X-Correlation-ID', request.id);
+      sendProblem(request, reply, error, frameworkErrorLogger);
+    },
     // And those of Node's HTTP parser, before there is a request (headers past the size limit).
     clientErrorHandler,
   });

@@ -58,6 +58,20 @@ describe('Hostile input (e2e): a clear 4xx problem+json, never a 500', () => {
       }
     });
 
+    it('lone surrogates (not Unicode) in any field, an email or a reason included: 400, where the email check and PostgreSQL threw', async () => {
+      const cases: [string, object][] = [
+        ['/api/v1/auth/login', { email: 'x\udc00y@example.com', password: 'whatever-1' }],
+        ['/api/v1/auth/register', { email: 'a\ud800@example.com', password: 'Valid-pass-42', name: 'Lone' }],
+        ['/api/v1/auth/password/forgot', { email: '\udfffz@example.com' }],
+      ];
+      for (const [path, body] of cases) expectProblem(await t.http().post(path).send(body), 400, 'VALIDATION_FAILED');
+      const victim = await registerUser(t.http);
+      const status = await t.http().patch(`/api/v1/admin/users/${victim.id}/status`).set(bearer(adminToken)).send({ status: 'blocked', reason: 'x\udc00y' });
+      expectProblem(status, 400, 'VALIDATION_FAILED');
+      // A well-formed pair (an emoji) is fine.
+      await t.http().patch('/api/v1/users/me').set(bearer(token)).send({ name: 'Ada \ud83d\ude00' }).expect(200);
+    });
+
     it('in query strings and path segments: 400', async () => {
       for (const query of ['q=ab%00c', 'status=active%00', 'cursor=%00', 'q=%00']) {
         expectProblem(await t.http().get(`/api/v1/admin/users?${query}`).set(bearer(adminToken)), 400);
@@ -102,6 +116,20 @@ describe('Hostile input (e2e): a clear 4xx problem+json, never a 500', () => {
       expectProblem(await rawPost('/api/v1/auth/login', '<a/>', 'application/xml'), 415, 'UNSUPPORTED_MEDIA_TYPE');
       // JSON under its structured-syntax names is JSON.
       expect((await rawPost('/api/v1/auth/login', '{"email":"nobody@example.com","password":"Wrong-pass-1"}', 'application/json; charset=utf-8')).status).toBe(401);
+    });
+
+    it('a body that is JSON but not an object (null, a number, an array) is 400 where the route takes an object', async () => {
+      for (const body of ['null', '42', '"text"', '[]', '[{"name":"x"}]']) {
+        expectProblem(await t.http().patch('/api/v1/users/me').set(bearer(token)).set('Content-Type', 'application/json').send(body), 400);
+        expectProblem(await t.http().patch('/api/v1/users/me/preferences').set(bearer(token)).set('Content-Type', 'application/json').send(body), 400);
+      }
+    });
+
+    it('every answer to an error raised before routing carries X-Correlation-ID, as the body does', async () => {
+      for (const path of ['/api/v1/users/%zz', `/api/v1/users/${'a'.repeat(10_000)}`, `/api/v1/admin/users?q=${'q'.repeat(20_000)}`]) {
+        const response = await t.http().get(path);
+        expect(response.headers['x-correlation-id']).toBe(response.body.correlationId);
+      }
     });
 
     it('malformed JSON is 400 MALFORMED_REQUEST', async () => {

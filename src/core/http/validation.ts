@@ -36,54 +36,68 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
 }
 
 const NUL = '\u0000';
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const INVALID_FIELDS = 'The request has invalid fields.';
 
 /** How a key is named in a field path: as JSON would escape it, so a NUL in it shows as \u0000. */
 const keyName = (key: string) => (key.includes(NUL) ? JSON.stringify(key).slice(1, -1) : key);
 
 /**
+ * What makes a string unstorable, if anything: a NUL character (PostgreSQL
+ * refuses it in text and jsonb) or a lone surrogate (not Unicode at all: the
+ * database refuses it in json, URI and email validators throw on it).
+ */
+function unstorable(text: string): string | undefined {
+  if (text.includes(NUL)) return 'must not contain a NUL character';
+  if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode (no lone surrogate)';
+  return undefined;
+}
+
+/**
  * The fields (dotted paths, array indexes included) of a request value whose
- * string, or key, holds a NUL character. Walked with a stack of its own: a
+ * string, or key, is unstorable, with why. Walked with a stack of its own: a
  * deeply nested body must not overflow the call stack.
  */
-function fieldsWithNul(value: unknown, root = ''): string[] {
-  const found: string[] = [];
+function unstorableFields(value: unknown, root = ''): FieldError[] {
+  const found: FieldError[] = [];
   const pending: [unknown, string][] = [[value, root]];
   while (pending.length > 0) {
     const [current, path] = pending.pop()!;
     if (typeof current === 'string') {
-      if (current.includes(NUL)) found.push(path);
+      const problem = unstorable(current);
+      if (problem) found.push({ field: path || 'body', message: problem });
     } else if (Array.isArray(current)) {
       current.forEach((item, index) => pending.push([item, path ? `${path}.${index}` : String(index)]));
     } else if (current !== null && typeof current === 'object') {
       for (const [key, item] of Object.entries(current)) {
         const field = path ? `${path}.${keyName(key)}` : keyName(key);
-        if (key.includes(NUL)) found.push(field);
+        const problem = unstorable(key);
+        if (problem) found.push({ field, message: problem });
         else pending.push([item, field]);
       }
     }
   }
-  return found.sort();
+  return found.sort((a, b) => a.field.localeCompare(b.field));
 }
 
 /**
- * PostgreSQL cannot store a NUL character in text or jsonb: such a string
- * would fail its query (SQLSTATE 22021/22P05), a 500 that logs a database
- * error. So every body, query and route parameter is refused with it first,
- * in one place rather than a decorator on each string field of each DTO.
+ * PostgreSQL cannot store a NUL character in text or jsonb, nor a lone
+ * surrogate in json: such a string would fail its query (SQLSTATE
+ * 22021/22P05/22P02), a 500 that logs a database error. So every body, query
+ * and route parameter is refused with one first, in one place rather than a
+ * decorator on each string field of each DTO. A body bound to a DTO must be
+ * a JSON object: `null`, a number or an array is refused, not read as `{}`.
  */
 class RequestValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     // `custom` parameters (the signed-in user, headers) are not the client's body, query or path.
     if (metadata.type !== 'custom') {
-      const fields = fieldsWithNul(value, metadata.data ?? '');
-      if (fields.length > 0) {
-        throw new AppError(
-          ErrorCode.VALIDATION_FAILED,
-          400,
-          INVALID_FIELDS,
-          fields.map((field) => ({ field: field || 'body', message: 'must not contain a NUL character' })),
-        );
+      const problems = unstorableFields(value, metadata.data ?? '');
+      if (problems.length > 0) throw new AppError(ErrorCode.VALIDATION_FAILED, 400, INVALID_FIELDS, problems);
+      const isDto = typeof metadata.metatype === 'function' && ![String, Number, Boolean, Array, Object].includes(metadata.metatype as never);
+      if (metadata.type === 'body' && !metadata.data && isDto && value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+        throw new AppError(ErrorCode.VALIDATION_FAILED, 400, INVALID_FIELDS, [{ field: 'body', message: 'must be a JSON object' }]);
       }
     }
     return super.transform(value, metadata);

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 
 import { Authenticated, type AuthUser, CurrentUser } from '../../core/auth/auth.decorators.js';
 import { ProblemDetails } from '../../core/errors/problem-details.js';
@@ -23,6 +23,7 @@ export class SessionsController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'End one of your sessions' })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The session (an id from GET /auth/sessions)' })
   @ApiNoContentResponse({ description: 'Session ended' })
   @ApiBadRequestResponse({ description: 'The id is not a UUID (VALIDATION_FAILED).', type: ProblemDetails })
   @ApiNotFoundResponse({ description: 'No active session of yours has this id (SESSION_NOT_FOUND).', type: ProblemDetails })
