@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 
-import Redis from 'ioredis';
 
 import { runAdminCli } from '../../src/cli/admin-cli.js';
 import { generateApiKey } from '../../src/modules/api-keys/api-key-format.js';
@@ -9,27 +8,13 @@ import { buildApiKeyRequest, type CreatedApiKey, createApiKey } from '../factori
 import { type RegisteredUser, registerUser } from '../factories/user.factory.js';
 import { bearer, createAdmin, expectProblem } from '../utils/admin.js';
 import { waitFor } from '../utils/outbox.js';
-import { bootTestApp, createTestDatabase, describeWithRedis, query, redisUrl, type TestApp } from '../utils/test-app.js';
+import { bootTestApp, createTestDatabase, deleteRedisKeys, describeWithRedis, query, redisUrl, type TestApp } from '../utils/test-app.js';
 
 const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 const RATE_LIMIT = 25;
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 const withKey = (key: string) => ({ 'X-API-Key': key });
 
-/** Removes the keys of the replicas' shared prefix (the Redis is shared: never FLUSHALL). */
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl()!);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 describeWithRedis('Service API keys (e2e, two replicas on one database and one Redis)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -51,7 +36,7 @@ describeWithRedis('Service API keys (e2e, two replicas on one database and one R
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    await deleteRedisKeys(prefix);
+    await deleteRedisKeys(`${prefix}*`);
     await database.drop();
   });
 

@@ -4,13 +4,12 @@ import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:ht
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
-import Redis from 'ioredis';
 
 import { buildRegistration, registerUser, type RegisteredUser } from '../factories/user.factory.js';
 import { EventCollector } from '../utils/event-collector.js';
 import { waitFor } from '../utils/outbox.js';
 import { TcpProxy } from '../utils/tcp-proxy.js';
-import { bootTestApp, createTestDatabase, deleteBrokerObjects, describeWithRabbitMq, rabbitmqUrl, redisUrl, type TestApp } from '../utils/test-app.js';
+import { bootTestApp, createTestDatabase, deleteBrokerObjects, deleteRedisKeys, describeWithRabbitMq, rabbitmqUrl, redisUrl, type TestApp } from '../utils/test-app.js';
 
 /*
  * Fault tests through TCP proxies (issue 11): the shared PostgreSQL and
@@ -138,19 +137,6 @@ function tally(outcomes: Outcome[]): Record<string, Record<string, number>> {
   return table;
 }
 
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const redis = new Redis(redisUrl()!);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 describe('Faults (e2e)', () => {
   describe('PostgreSQL cut for 3 s under load', () => {

@@ -126,7 +126,7 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
         .map((line) => JSON.parse(line) as Record<string, unknown>),
     close: async () => {
       await app.close();
-      if (useRedis) await deleteKeys(`${prefix}*`);
+      if (useRedis) await deleteRedisKeys(`${prefix}*`);
       // Only names this app chose itself; names passed in belong to the test.
       const ownsBrokerObjects = !options.env?.EVENTS_EXCHANGE && !options.env?.SERVICE_QUEUE;
       if (config.rabbitmqUrl && ownsBrokerObjects) {
@@ -159,7 +159,7 @@ export async function deleteBrokerObjects(exchange: string | undefined, ...queue
 }
 
 /** Removes only this test's keys (the Redis is shared: never FLUSHALL). */
-async function deleteKeys(pattern: string): Promise<void> {
+export async function deleteRedisKeys(pattern: string): Promise<void> {
   const redis = new Redis(redisUrl()!);
   try {
     let cursor = '0';

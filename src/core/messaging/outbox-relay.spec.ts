@@ -2,16 +2,7 @@ import type pg from 'pg';
 
 import type { AppConfig } from '../config/config.js';
 import type { BrokerConnection } from './broker-connection.js';
-import { OutboxRelay } from './outbox-relay.js';
-
-interface Row {
-  id: string;
-  event_id: string;
-  name: string;
-  aggregate_id: string | null;
-  payload: Record<string, unknown>;
-  correlation_id: string | null;
-}
+import { OutboxRelay, type OutboxRow as Row } from './outbox-relay.js';
 
 const row = (id: number, aggregate: string | null): Row => ({
   id: String(id),

@@ -18,7 +18,7 @@ const PRUNE_EVERY_MS = 3_600_000;
 /** Small enough that one DELETE stays well inside the statement timeout. */
 const PRUNE_BATCH = 5_000;
 
-interface OutboxRow {
+export interface OutboxRow {
   id: string;
   event_id: string;
   name: string;
