@@ -74,6 +74,7 @@ export class ServiceQueueServer extends ServerRMQ {
   protected override readonly logger = new Logger('Messages');
   private consumer: { channel: Channel; tag: string } | undefined;
   private closing = false;
+  private channelErrorsHandled = false;
   private inHand = 0;
   private readonly drainWaiters = new Set<() => void>();
 
@@ -92,6 +93,7 @@ export class ServiceQueueServer extends ServerRMQ {
   }
 
   override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
+    this.listenForChannelErrors();
     await channel.assertQueue(this.queue, this.queueOptions);
     await channel.assertQueue(this.messaging.deadLetterQueue, { durable: true });
     for (const delay of retryDelays(this.messaging)) {
@@ -107,6 +109,20 @@ export class ServiceQueueServer extends ServerRMQ {
       this.consumer = { channel, tag: consumerTag };
     }
     callback();
+  }
+
+  /**
+   * Nest's channel wrapper has no 'error' listener: a setup cut short by a
+   * dropped connection ("Channel ended, no reply will be forthcoming") would
+   * be an unhandled 'error' event, which ends the process. The wrapper runs
+   * the setup again on the next connection by itself, so a warning is all it
+   * takes. (The wrapper exists by the time its setup first runs.)
+   */
+  private listenForChannelErrors(): void {
+    const wrapper = this.channel as { on?: (event: 'error', listener: (error: Error) => void) => void } | undefined;
+    if (!wrapper?.on || this.channelErrorsHandled) return;
+    this.channelErrorsHandled = true;
+    wrapper.on('error', (error) => this.logger.warn(`RabbitMQ channel error: ${reasonOf(error)}`));
   }
 
   /**
