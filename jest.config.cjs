@@ -1,4 +1,14 @@
-// Jest 30 on Node 20 runs Nest 12 (ESM-only) in CommonJS mode: every file,
+// npm test on an older Node.js would fail in many places for one reason: say it once, first.
+const requiredMajor = Number(/\d+/.exec(require('./package.json').engines.node)[0]);
+if (Number(process.versions.node.split('.')[0]) < requiredMajor) {
+  console.error(
+    `npm test needs Node.js ${requiredMajor} or newer, and this is Node.js ${process.version}: ` +
+      `install Node.js ${requiredMajor} LTS (nvm install reads .nvmrc), or run bash .ci/node.sh npm test, which fetches it`,
+  );
+  process.exit(1);
+}
+
+// Jest 30 runs Nest 12 (ESM-only) in CommonJS mode: every file,
 // node_modules included, goes through @swc/jest (see ../shared/stack-notes.md).
 const swc = [
   '@swc/jest',

@@ -1,3 +1,4 @@
+import '../core/runtime/require-node.js';
 import 'reflect-metadata';
 
 import { DataSource } from 'typeorm';
