@@ -15,12 +15,14 @@ import { setupSwagger } from './core/http/swagger.js';
 import { createValidationPipe } from './core/http/validation.js';
 import { correlationIdFor } from './core/logging/correlation-id.js';
 import { RequestLog } from './core/logging/logging.module.js';
+import { quietStartUp } from './core/logging/quiet-start-up.js';
 import { RequestContext } from './core/logging/request-context.js';
 import { setupAsyncApi } from './core/messaging/asyncapi.js';
 import { BrokerConnection } from './core/messaging/broker-connection.js';
 import { serviceQueueServer } from './core/messaging/rmq-options.js';
 import { RmqServerStartup } from './core/messaging/rmq-server-startup.js';
 import { MetricsService } from './core/metrics/metrics.service.js';
+import { serviceIndex } from './modules/health/service-index.js';
 
 const frameworkErrorLogger = new NestLogger('Errors');
 
@@ -54,7 +56,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     // The body policy below is the only one: Nest's parsers would add form-urlencoded.
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(quietStartUp(app.get(Logger)));
   app.setGlobalPrefix('api', { exclude: ['metrics', '.well-known/jwks.json'] });
   app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
   app.useGlobalPipes(createValidationPipe());
@@ -93,6 +95,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   // JSON only, bounded depth: other bodies are 415 rather than strings that fail validation field by field.
   installBodyPolicy(fastify);
+  // The root, outside the API prefix: the index GET /api/v1 serves, not a 404.
+  const index = serviceIndex();
+  fastify.get('/', (_request, reply) => reply.send(index));
   // After the hooks above, so preflight answers carry the correlation id too.
   if (config.cors.origins.length > 0) await app.register(fastifyCors, corsOptions(config.cors, exposedHeaders(app)));
 

@@ -40,6 +40,15 @@ describe('HTTP conventions (e2e)', () => {
     expect(JSON.stringify(response.body)).not.toMatch(/Fastify|FST_|stack|at \/|SQL|typeorm/i);
   });
 
+  it.each(['/', '/api/v1'])('GET %s is an index of where everything is, every link answering', async (path) => {
+    const index = await t.http().get(path).expect(200);
+    expect(index.body).toMatchObject({ name: 'user-service', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    for (const link of Object.values(index.body.links as Record<string, string>)) {
+      const answer = await t.http().get(link);
+      expect([link, answer.status]).toEqual([link, 200]);
+    }
+  });
+
   it('API answers are not cacheable', async () => {
     const user = await registerUser(t.http);
     const response = await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${user.accessToken}`).expect(200);

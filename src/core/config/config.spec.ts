@@ -80,7 +80,7 @@ describe('loadConfig', () => {
         apiKey: { limit: 600, windowSeconds: 60 },
       },
       loginLockout: { failuresPerClient: 5, baseSeconds: 60, maxSeconds: 3_600, failuresPerAccount: 50, accountWindowSeconds: 3_600 },
-      tokens: { emailVerificationTtlSeconds: 86_400, passwordResetTtlSeconds: 3_600 },
+      tokens: { emailVerificationTtlSeconds: 86_400, passwordResetTtlSeconds: 3_600, printMail: true },
       idempotencyTtlSeconds: 86_400,
       apiKeys: { lastUsedFlushSeconds: 60 },
       admin: { email: undefined, password: undefined, maxSuspensionDays: 365, suspensionSweepSeconds: 60 },
@@ -316,5 +316,20 @@ describe('loadConfig', () => {
 
       expect(error.message).toBe('Invalid configuration: production needs JWT_PRIVATE_KEY, JWT_PUBLIC_KEY');
     });
+
+    it('refuses PRINT_MAIL, which writes sign-in secrets to the console', () => {
+      expect(loadConfig(PRODUCTION_ENV).tokens.printMail).toBe(false);
+      const error = configErrorOf({ ...PRODUCTION_ENV, PRINT_MAIL: 'true' });
+
+      expect(error.message).toBe(
+        'Invalid configuration: PRINT_MAIL writes verification and reset tokens to the console and is refused in production',
+      );
+    });
+  });
+
+  it('prints mail in development only, unless told otherwise', () => {
+    expect(loadConfig({}).tokens.printMail).toBe(true);
+    expect(loadConfig({ PRINT_MAIL: 'false' }).tokens.printMail).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test' }).tokens.printMail).toBe(false);
   });
 });

@@ -108,6 +108,8 @@ export interface AppConfig {
   tokens: {
     emailVerificationTtlSeconds: number;
     passwordResetTtlSeconds: number;
+    /** Development only: verification and reset mails printed to the console (there is no mailer locally). */
+    printMail: boolean;
   };
   idempotencyTtlSeconds: number;
   apiKeys: {
@@ -341,6 +343,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tokens: {
       emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 30 * 86_400),
       passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL_SECONDS', 3_600, 60, 86_400),
+      printMail: read.bool('PRINT_MAIL', nodeEnv === 'development'),
     },
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 7 * 86_400),
     apiKeys: {
@@ -382,6 +385,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (config.session.idleTtlSeconds > config.session.absoluteTtlSeconds) {
     read.problems.push('SESSION_IDLE_TTL_SECONDS must not exceed SESSION_ABSOLUTE_TTL_SECONDS');
+  }
+
+  if (production && config.tokens.printMail) {
+    read.problems.push('PRINT_MAIL writes verification and reset tokens to the console and is refused in production');
   }
 
   if (production) {

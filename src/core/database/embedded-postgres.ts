@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -45,8 +46,16 @@ export async function startEmbeddedPostgres(
     onLog: () => {},
     onError: (error) => log(`embedded PostgreSQL: ${String(error)}`),
   });
+  const busy = runningServer(databaseDir) ?? (await portTaken(port));
+  if (busy) throw new ConfigError(busy);
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  // The package rejects with nothing when the server does not come up.
+  await server.start().catch((error: unknown) => {
+    throw new ConfigError(
+      `The embedded PostgreSQL in ${databaseDir} did not start${error instanceof Error ? ` (${error.message})` : ''}: ` +
+        'its log is in that directory; set DATABASE_URL to use a PostgreSQL server instead.',
+    );
+  });
 
   const client = server.getPgClient('postgres', '127.0.0.1');
   await client.connect();
@@ -60,6 +69,43 @@ export async function startEmbeddedPostgres(
     url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => server.stop(),
   };
+}
+
+/** A PostgreSQL still running on this data directory (its postmaster.pid names a live process): what to do, or undefined. */
+function runningServer(databaseDir: string): string | undefined {
+  const pidFile = join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined; // left behind by a server that died: PostgreSQL starts over it
+  }
+  return (
+    `The embedded PostgreSQL of ${dirname(databaseDir)} is already running (pid ${pid}), most likely for a user service started before this one: ` +
+    'stop that one (Ctrl+C in its terminal), or give this one DATA_DIR=<another directory> and EMBEDDED_DATABASE_PORT=<another port>.'
+  );
+}
+
+/** Something already listening on the embedded server's port: what to do, or undefined. */
+function portTaken(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1_000);
+    const answer = (taken: boolean) => {
+      socket.destroy();
+      resolve(
+        taken
+          ? `Port ${port} (EMBEDDED_DATABASE_PORT) is in use, so the embedded PostgreSQL cannot listen there: ` +
+              'stop what uses it, or set EMBEDDED_DATABASE_PORT to a free port (or DATABASE_URL to a PostgreSQL server).'
+          : undefined,
+      );
+    };
+    socket.once('connect', () => answer(true));
+    socket.once('error', () => answer(false));
+    socket.once('timeout', () => answer(false));
+  });
 }
 
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(3, '0');

@@ -7,6 +7,7 @@ import { toUserResponse } from '../users/dto/user.response.js';
 import type { UsersService } from '../users/users.service.js';
 import { AccountRecoveryService } from './account-recovery.service.js';
 import type { AccountTokensRepository } from './account-tokens.repository.js';
+import type { DevMailbox } from './dev-mailbox.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { buildAuthUser, buildUserEntity } from '../../../test/factories/user-entity.factory.js';
 import { rejectionOf } from '../../../test/utils/errors.js';
@@ -79,6 +80,7 @@ describe('AccountRecoveryService', () => {
       sessions as unknown as SessionsService,
       hasher,
       events,
+      { send: jest.fn() } as unknown as DevMailbox,
       config,
     );
   });

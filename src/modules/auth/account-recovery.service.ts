@@ -11,6 +11,7 @@ import { EventPublisher } from '../../core/messaging/event-publisher.js';
 import { UsersService } from '../users/users.service.js';
 import { type AccountTokenPurpose, AccountTokensRepository, type ConsumeResult } from './account-tokens.repository.js';
 import { AuthEvents } from './auth.events.js';
+import { DevMailbox } from './dev-mailbox.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 
 function tokenError(result: ConsumeResult): AppError | undefined {
@@ -31,6 +32,7 @@ export class AccountRecoveryService {
     private readonly sessions: SessionsService,
     private readonly hasher: PasswordHasher,
     private readonly events: EventPublisher,
+    private readonly devMail: DevMailbox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -41,6 +43,7 @@ export class AccountRecoveryService {
       manager,
       AuthEvents.emailVerificationRequested({ userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() }),
     );
+    this.devMail.send(manager, { to: user.email, subject: 'Verify your email', route: '/auth/verify-email', body: { token } });
   }
 
   /** Sends a new link, unless the email is already verified. */
@@ -87,6 +90,12 @@ export class AccountRecoveryService {
         manager,
         AuthEvents.passwordResetRequested({ userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() }),
       );
+      this.devMail.send(manager, {
+        to: user.email,
+        subject: 'Reset your password (put your new password in the command)',
+        route: '/auth/password/reset',
+        body: { token, newPassword: '<new password>' },
+      });
     });
   }
 

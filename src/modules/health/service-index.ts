@@ -1,0 +1,20 @@
+import { SERVICE } from '../../core/runtime/service-info.js';
+
+/** Where everything is, for a person or a client that starts at the root. */
+export function serviceIndex() {
+  return {
+    ...SERVICE,
+    links: {
+      api: '/api/v1',
+      docs: '/docs',
+      openapi: '/docs-json',
+      asyncapi: '/asyncapi.json',
+      jwks: '/.well-known/jwks.json',
+      live: '/api/v1/health/live',
+      ready: '/api/v1/health/ready',
+      metrics: '/metrics',
+    },
+  };
+}
+
+export type ServiceIndex = ReturnType<typeof serviceIndex>;
