@@ -82,12 +82,24 @@ async function probe(name: string, variable: string, fallback: string): Promise<
   process.env[variable] = '';
 }
 
+/** A URL without its password, for the line that says what the run uses. */
+function shown(url: string | undefined): string {
+  if (!url) return 'none (its tests skip)';
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
 export default async function globalSetup(): Promise<void> {
   const adminUrl = await adminDatabaseUrl();
   process.env.TEST_DATABASE_URL = adminUrl;
   process.env.TEST_DATABASE_TEMPLATE = await ensureTemplate(adminUrl);
   await probe('Redis', 'TEST_REDIS_URL', LOCAL.redis);
   await probe('RabbitMQ', 'TEST_RABBITMQ_URL', LOCAL.rabbitmq);
+  console.log(
+    `\nnpm test on Node.js ${process.version} uses PostgreSQL ${shown(adminUrl)}${adminUrl.includes(':54339/') ? ' (embedded)' : ''} ` +
+      `(template database ${process.env.TEST_DATABASE_TEMPLATE}), Redis ${shown(process.env.TEST_REDIS_URL)}, RabbitMQ ${shown(process.env.TEST_RABBITMQ_URL)}`,
+  );
   const keys = generateRsaKeyPair();
   // Once for the whole run: the tests that spawn the built service (dist/) must never see it rebuilt under them.
   execSync('npm run build --silent', { cwd: join(__dirname, '..', '..'), stdio: 'inherit' });
