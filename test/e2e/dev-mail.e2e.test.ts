@@ -5,7 +5,7 @@ import { bootTestApp, type TestApp } from '../utils/test-app.js';
 function printedMail(lines: string[], email: string): { path: string; body: Record<string, string> } | undefined {
   const at = lines.findLastIndex((line) => line.startsWith(`[mail to ${email}]`));
   if (at === -1) return undefined;
-  const command = /curl -i -X POST http:\/\/localhost:\d+(\S+) -H 'Content-Type: application\/json' -d '(.+)'$/.exec(lines[at]!.split('\n')[1]!.trim());
+  const command = /curl -si -X POST http:\/\/localhost:\d+(\S+) -H 'Content-Type: application\/json' -d '(.+)'$/.exec(lines[at]!.split('\n')[1]!.trim());
   return command ? { path: command[1]!, body: JSON.parse(command[2]!) } : undefined;
 }
 

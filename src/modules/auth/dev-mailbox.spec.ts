@@ -26,7 +26,7 @@ describe('DevMailbox', () => {
     mailbox.afterTransactionCommit(event);
     expect(printed).toEqual([
       "[mail to ann@example.com] Verify your email (PRINT_MAIL, development only):\n" +
-        "  curl -i -X POST http://localhost:4100/api/v1/auth/verify-email -H 'Content-Type: application/json' -d '{\"token\":\"tkn\"}'",
+        "  curl -si -X POST http://localhost:4100/api/v1/auth/verify-email -H 'Content-Type: application/json' -d '{\"token\":\"tkn\"}'",
     ]);
     mailbox.afterTransactionCommit(event);
     expect(printed).toHaveLength(1);

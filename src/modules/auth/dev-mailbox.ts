@@ -51,7 +51,7 @@ export class DevMailbox implements EntitySubscriberInterface {
   }
 
   private print(mail: DevMail): void {
-    const command = `curl -i -X POST ${this.baseUrl}${mail.route} -H 'Content-Type: application/json' -d '${JSON.stringify(mail.body)}'`;
+    const command = `curl -si -X POST ${this.baseUrl}${mail.route} -H 'Content-Type: application/json' -d '${JSON.stringify(mail.body)}'`;
     console.log(`[mail to ${mail.to}] ${mail.subject} (PRINT_MAIL, development only):\n  ${command}`);
   }
 }
