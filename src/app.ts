@@ -124,7 +124,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
  * send it without Authorization). A preflight from another origin gets a 204
  * without Access-Control-Allow-Origin, which the browser refuses; a request
  * without Origin (not from a browser) gets no CORS headers at all, and a bare
- * OPTIONS stays a 404 as without CORS.
+ * OPTIONS is answered as without CORS (405 on a path of the API, 404 elsewhere).
  */
 function corsOptions(cors: AppConfig['cors'], exposedHeaders: string[]): { delegator: FastifyCorsOptions['delegator'] } {
   const origins = new Set(cors.origins);
@@ -153,13 +153,14 @@ function corsOptions(cors: AppConfig['cors'], exposedHeaders: string[]): { deleg
 
 /**
  * The response headers a browser script may read: the correlation id,
- * Retry-After (429, 503), and the rate-limit headers @nestjs/throttler sets
- * for each named limit (X-RateLimit-Limit-login and so on).
+ * Retry-After (429, 503), WWW-Authenticate (401, and 403 for a role), Allow
+ * (405), and the rate-limit headers @nestjs/throttler sets for each named
+ * limit (X-RateLimit-Limit-login and so on).
  */
 function exposedHeaders(app: NestFastifyApplication): string[] {
   const options = app.get<string, ThrottlerModuleOptions>(getOptionsToken(), { strict: false });
   const throttlers = Array.isArray(options) ? options : options.throttlers;
   const suffixes = throttlers.map(({ name }) => (name === undefined || name === 'default' ? '' : `-${name}`));
   const rateLimit = suffixes.flatMap((suffix) => ['Limit', 'Remaining', 'Reset'].map((field) => `X-RateLimit-${field}${suffix}`));
-  return ['X-Correlation-ID', 'Retry-After', ...rateLimit];
+  return ['X-Correlation-ID', 'Retry-After', 'WWW-Authenticate', 'Allow', ...rateLimit];
 }

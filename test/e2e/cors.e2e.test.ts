@@ -100,13 +100,26 @@ describe('CORS (e2e)', () => {
       expect(list(response.headers.vary)).toContain('origin');
     });
 
-    it('leaves requests without Origin as they were: no CORS headers, a bare OPTIONS is the 404 problem', async () => {
+    it('leaves requests without Origin as they were: no CORS headers, a bare OPTIONS is the 405 (or 404) problem', async () => {
       const live = await t.http().get('/api/v1/health/live').expect(200);
       expect(corsHeaders(live.headers)).toEqual([]);
-      const bare = await t.http().options('/api/v1/auth/login').expect(404);
+      // The preflight route answers no plain OPTIONS, so Allow does not list it.
+      const bare = await t.http().options('/api/v1/auth/login').expect(405);
       expect(bare.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(bare.body.code).toBe('NOT_FOUND');
+      expect(bare.body.code).toBe('METHOD_NOT_ALLOWED');
+      expect(bare.headers.allow).toBe('POST');
       expect(corsHeaders(bare.headers)).toEqual([]);
+      const nowhere = await t.http().options('/api/v1/nowhere').expect(404);
+      expect(nowhere.body.code).toBe('NOT_FOUND');
+    });
+
+    it('lets scripts of the configured origins read WWW-Authenticate and Allow', async () => {
+      const refused = await t.http().get('/api/v1/users/me').set('Origin', SHOP).expect(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="user-service"');
+      expect(list(refused.headers['access-control-expose-headers'])).toEqual(expect.arrayContaining(['www-authenticate', 'allow']));
+      const wrongMethod = await t.http().put('/api/v1/users/me').set('Origin', SHOP).expect(405);
+      expect(wrongMethod.headers['access-control-allow-origin']).toBe(SHOP);
+      expect(wrongMethod.headers.allow).toBe('GET, HEAD, PATCH, DELETE');
     });
   });
 
@@ -149,8 +162,8 @@ describe('CORS (e2e)', () => {
     });
     afterAll(() => t.close());
 
-    it('sends no CORS headers: a preflight is the 404 problem, a real request gets no Allow-Origin', async () => {
-      const refused = await preflight(t.http, '/api/v1/auth/login', SHOP, 'POST', 'content-type').expect(404);
+    it('sends no CORS headers: a preflight is the 405 problem (nothing answers OPTIONS), a real request gets no Allow-Origin', async () => {
+      const refused = await preflight(t.http, '/api/v1/auth/login', SHOP, 'POST', 'content-type').expect(405);
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(corsHeaders(refused.headers)).toEqual([]);
       const answer = await t.http().get('/api/v1/health/live').set('Origin', SHOP).expect(200);

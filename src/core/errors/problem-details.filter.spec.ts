@@ -150,6 +150,16 @@ describe('sendProblem', () => {
 
     expect(reply.header).toHaveBeenCalledWith('Retry-After', '30');
   });
+
+  it('sends the headers an AppError carries (WWW-Authenticate, Allow)', () => {
+    const reply = fakeReply();
+    const error = new AppError('UNAUTHENTICATED', 401, 'A valid access token is required.').withHeader('WWW-Authenticate', 'Bearer realm="user-service"');
+
+    sendProblem(request, reply as unknown as FastifyReply, error, { error: jest.fn() } as unknown as Logger);
+
+    expect(reply.header).toHaveBeenCalledWith('WWW-Authenticate', 'Bearer realm="user-service"');
+    expect(reply.status).toHaveBeenCalledWith(401);
+  });
 });
 
 describe('ProblemDetailsFilter', () => {
@@ -171,6 +181,42 @@ describe('ProblemDetailsFilter', () => {
     new ProblemDetailsFilter().catch(new AppError('NOT_FOUND', 404, 'x'), hostFor('http', reply));
 
     expect(reply.send).not.toHaveBeenCalled();
+  });
+
+  describe('a request no route took', () => {
+    // A router that has GET, HEAD and PATCH on /users/me, and nothing else.
+    const server = {
+      supportedMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      findRoute: ({ method, url }: { method: string; url: string }) =>
+        url === '/users/me' && ['GET', 'HEAD', 'PATCH'].includes(method) ? { handler: () => undefined, params: {} } : null,
+    };
+    const missed = (url: string, is404 = true) =>
+      ({
+        getType: () => 'http',
+        switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ id: 'corr-3', url, is404, server }) }),
+      }) as unknown as ArgumentsHost;
+    let reply: ReturnType<typeof fakeReply>;
+    beforeEach(() => {
+      reply = fakeReply();
+    });
+
+    it('is a 405 with Allow when its path has routes for other methods', () => {
+      new ProblemDetailsFilter().catch(new NotFoundException('Cannot PUT /users/me'), missed('/users/me'));
+
+      expect(reply.status).toHaveBeenCalledWith(405);
+      expect(reply.header).toHaveBeenCalledWith('Allow', 'GET, HEAD, PATCH');
+      expect(reply.send).toHaveBeenCalledWith(
+        expect.objectContaining({ status: 405, code: 'METHOD_NOT_ALLOWED', title: 'Method Not Allowed', type: 'urn:problem:user-service:method-not-allowed' }),
+      );
+    });
+
+    it('stays a 404 for a path no route has, and for a NotFoundException a route threw', () => {
+      new ProblemDetailsFilter().catch(new NotFoundException(), missed('/nowhere'));
+      new ProblemDetailsFilter().catch(new NotFoundException(), missed('/users/me', false));
+
+      expect(reply.status.mock.calls).toEqual([[404], [404]]);
+      expect(reply.header).not.toHaveBeenCalledWith('Allow', expect.anything());
+    });
   });
 
   it('renders HTTP errors', () => {

@@ -2,15 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { allowedMethods } from '../http/allowed-methods.js';
 import { AppError } from './app-error.js';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './dependency-errors.js';
-import { ErrorCode } from './error-codes.js';
+import { ERROR_CATALOG, ErrorCode } from './error-codes.js';
 import { PROBLEM_CONTENT_TYPE, problemDetails } from './problem-details.js';
 
+/** The code of a framework error (Nest, Fastify, the throttler), which carries only a status. */
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: ErrorCode.MALFORMED_REQUEST,
   401: ErrorCode.UNAUTHENTICATED,
@@ -23,18 +25,8 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: ErrorCode.SERVICE_UNAVAILABLE,
 };
 
-const DETAIL_BY_CODE: Partial<Record<ErrorCode, string>> = {
-  MALFORMED_REQUEST: 'The request could not be read.',
-  UNAUTHENTICATED: 'Authentication is required.',
-  FORBIDDEN: 'You are not allowed to do this.',
-  NOT_FOUND: 'No such resource.',
-  METHOD_NOT_ALLOWED: 'This method is not allowed here.',
-  PAYLOAD_TOO_LARGE: 'The request body is too large.',
-  UNSUPPORTED_MEDIA_TYPE: 'Send the body as application/json.',
-  RATE_LIMITED: 'Too many requests; try again later.',
-  SERVICE_UNAVAILABLE: 'The service is temporarily unavailable.',
-  INTERNAL_ERROR: 'Something went wrong on our side.',
-};
+/** The detail of an error that has none of its own that a client may read. */
+const detailOf = (code: ErrorCode): string => ERROR_CATALOG[code].detail;
 
 interface Normalized {
   status: number;
@@ -42,6 +34,7 @@ interface Normalized {
   detail: string;
   errors?: AppError['errors'];
   retryAfterSeconds?: number;
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Maps anything thrown to a client-safe shape; unknown errors become a generic 500. */
@@ -53,10 +46,11 @@ export function normalizeError(error: unknown): Normalized {
       detail: error.detail,
       errors: error.errors,
       retryAfterSeconds: error.retryAfterSeconds,
+      ...(Object.keys(error.headers).length > 0 ? { headers: error.headers } : {}),
     };
   }
   if (error instanceof ThrottlerException) {
-    return { status: 429, code: ErrorCode.RATE_LIMITED, detail: DETAIL_BY_CODE.RATE_LIMITED! };
+    return { status: 429, code: ErrorCode.RATE_LIMITED, detail: detailOf(ErrorCode.RATE_LIMITED) };
   }
   // HttpExceptions come from Nest itself (unknown route, ParseUUIDPipe...) and
   // Fastify errors (body too large, bad JSON) carry a 4xx statusCode; their
@@ -69,13 +63,13 @@ export function normalizeError(error: unknown): Normalized {
         : 500;
   if (status >= 400 && status < 500) {
     const code = CODE_BY_STATUS[status] ?? ErrorCode.MALFORMED_REQUEST;
-    return { status, code, detail: DETAIL_BY_CODE[code] ?? 'The request could not be processed.' };
+    return { status, code, detail: detailOf(code) };
   }
-  if (status === 503) return { status, code: ErrorCode.SERVICE_UNAVAILABLE, detail: DETAIL_BY_CODE.SERVICE_UNAVAILABLE! };
+  if (status === 503) return { status, code: ErrorCode.SERVICE_UNAVAILABLE, detail: detailOf(ErrorCode.SERVICE_UNAVAILABLE) };
   if (isDatabaseUnavailable(error)) {
-    return { status: 503, code: ErrorCode.SERVICE_UNAVAILABLE, detail: DETAIL_BY_CODE.SERVICE_UNAVAILABLE!, retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS };
+    return { status: 503, code: ErrorCode.SERVICE_UNAVAILABLE, detail: detailOf(ErrorCode.SERVICE_UNAVAILABLE), retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS };
   }
-  return { status: 500, code: ErrorCode.INTERNAL_ERROR, detail: DETAIL_BY_CODE.INTERNAL_ERROR! };
+  return { status: 500, code: ErrorCode.INTERNAL_ERROR, detail: detailOf(ErrorCode.INTERNAL_ERROR) };
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
@@ -88,6 +82,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     logger.error({ err: error, correlationId: request.id }, 'request failed');
   }
   if (problem.retryAfterSeconds !== undefined) reply.header('Retry-After', String(problem.retryAfterSeconds));
+  for (const [name, value] of Object.entries(problem.headers ?? {})) reply.header(name, value);
   void reply
     .status(problem.status)
     .header('Content-Type', PROBLEM_CONTENT_TYPE)
@@ -102,7 +97,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
 export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const detail = status === 431 ? 'The request line or headers are too large.' : status === 408 ? 'The request took too long to arrive.' : DETAIL_BY_CODE.MALFORMED_REQUEST!;
+  const detail = status === 431 ? 'The request line or headers are too large.' : status === 408 ? 'The request took too long to arrive.' : detailOf(ErrorCode.MALFORMED_REQUEST);
   const correlationId = randomUUID();
   const body = JSON.stringify(problemDetails(status, ErrorCode.MALFORMED_REQUEST, detail, correlationId));
   if (socket.writable) {
@@ -112,6 +107,21 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
     );
   }
   socket.destroy(error);
+}
+
+/**
+ * A request no route took (Nest's not-found handler threw) whose path has
+ * routes for other methods: 405 with the methods it does take in Allow
+ * (RFC 9110 §15.5.6), not a 404 that says the resource is not there.
+ */
+function methodNotAllowed(request: FastifyRequest, error: unknown): AppError | undefined {
+  if (!(error instanceof NotFoundException) || !request.is404) return undefined;
+  const allowed = allowedMethods(request.server, request.url);
+  if (allowed.length === 0) return undefined;
+  return new AppError(ErrorCode.METHOD_NOT_ALLOWED, 405, `This method is not allowed here; this path accepts ${allowed.join(', ')}.`).withHeader(
+    'Allow',
+    allowed.join(', '),
+  );
 }
 
 function isHealthReport(error: unknown): error is HttpException {
@@ -135,6 +145,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       void reply.status(503).send(error.getResponse());
       return;
     }
-    sendProblem(http.getRequest<FastifyRequest>(), reply, error, this.logger);
+    const request = http.getRequest<FastifyRequest>();
+    sendProblem(request, reply, methodNotAllowed(request, error) ?? error, this.logger);
   }
 }

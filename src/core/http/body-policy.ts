@@ -35,6 +35,11 @@ export function depthOf(value: unknown, limit = Infinity): number {
  * at most MAX_BODY_DEPTH levels deep; any other content type is 415, which
  * Fastify raises by itself once no other parser is registered. Nest's own
  * parsers are off (bodyParser: false), including its form-urlencoded one.
+ *
+ * An empty body labelled JSON is no body, as if the Content-Type were not
+ * there (HTTP clients send the header on every request, POST /auth/logout
+ * included): a route that takes no body accepts it, and one that needs a body
+ * gets its field problems (every required field "is required") from validation.
  */
 export function installBodyPolicy(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
@@ -44,6 +49,7 @@ export function installBodyPolicy(fastify: FastifyInstance): void {
     /^application\/(?:[\w.-]+\+)?json(?:\s*;|$)/i,
     { parseAs: 'string' },
     (request: FastifyRequest, body: string | Buffer, done: (error: Error | null, value?: unknown) => void) => {
+      if (body.length === 0) return done(null, undefined);
       parseJson(request, body as string, (error: Error | null, value?: unknown) => {
         if (error) return done(error);
         if (depthOf(value, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {

@@ -18,20 +18,39 @@ import { ErrorCode } from '../errors/error-codes.js';
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
 
-function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+/** class-validator's checks of what a value is, as against what it holds. */
+const TYPE_RULES = new Set(['isString', 'isBoolean', 'isInt', 'isNumber', 'isArray', 'isObject', 'isDate']);
+/** Its checks of how long a value is. */
+const LENGTH_RULES = new Set(['minLength', 'maxLength', 'length', 'arrayMinSize', 'arrayMaxSize', 'arrayNotEmpty', 'isNotEmpty']);
+
+/** class-validator starts its messages with the property name; the field is named separately here. */
+const withoutProperty = (property: string, message: string) => (message.startsWith(`${property} `) ? message.slice(property.length + 1) : message);
+
+/**
+ * The one message a field gets, whatever the order of its decorators (which
+ * is the order class-validator checks them in): an unknown field is not
+ * allowed; a required one that is missing is required, not too long or not a
+ * string; a value of the wrong type (null included) gets its type's message; only then its
+ * length, and then its format, rules. Every failed rule is known here
+ * (stopAtFirstError is off), so the choice is made in this one place.
+ */
+function messageFor(error: ValidationError): string | undefined {
+  const failed = Object.entries(error.constraints ?? {});
+  if (failed.length === 0) return undefined;
+  if (failed.some(([rule]) => rule === 'whitelistValidation')) return 'is not allowed';
+  // null is a value of the wrong type (JSON's), not a missing one.
+  if (error.value === undefined) return 'is required';
+  const [, message] =
+    failed.find(([rule]) => TYPE_RULES.has(rule)) ?? failed.find(([rule]) => LENGTH_RULES.has(rule)) ?? failed[0]!;
+  return withoutProperty(error.property, message);
+}
+
+/** class-validator's errors as the problem's `errors`: one per field, nested fields as dotted paths. */
+export function fieldErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) => ({
-      field,
-      // class-validator starts its messages with the property name; the field is named separately here.
-      message:
-        constraint === 'whitelistValidation'
-          ? 'is not allowed'
-          : message.startsWith(`${error.property} `)
-            ? message.slice(error.property.length + 1)
-            : message,
-    }));
-    return [...own, ...flatten(error.children ?? [], field)];
+    const message = messageFor(error);
+    return [...(message === undefined ? [] : [{ field, message }]), ...fieldErrors(error.children ?? [], field)];
   });
 }
 
@@ -104,16 +123,17 @@ class RequestValidationPipe extends ValidationPipe {
   }
 }
 
-/** One global pipe: unknown fields and NUL characters are rejected, field problems come back as `errors`. */
+/** One global pipe: unknown fields and NUL characters are rejected, field problems come back as `errors`, one per field. */
 export function createValidationPipe(): ValidationPipe {
   return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    stopAtFirstError: true,
-    validationError: { target: false, value: false },
-    exceptionFactory: (errors) =>
-      new AppError(ErrorCode.VALIDATION_FAILED, 400, INVALID_FIELDS, flatten(errors)),
+    // Every rule of a field is checked, and fieldErrors picks the one message to send.
+    stopAtFirstError: false,
+    // The values are read by fieldErrors (missing or not) and never sent: a field problem names the field only.
+    validationError: { target: false, value: true },
+    exceptionFactory: (errors) => new AppError(ErrorCode.VALIDATION_FAILED, 400, INVALID_FIELDS, fieldErrors(errors)),
   });
 }
 

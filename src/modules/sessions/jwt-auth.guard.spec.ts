@@ -6,9 +6,9 @@ import { AppError } from '../../core/errors/app-error.js';
 import { ErrorCode } from '../../core/errors/error-codes.js';
 import type { ApiKeyCheck } from '../api-keys/api-key-check.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
-import type { JwtStrategy } from './jwt.strategy.js';
+import { type JwtStrategy, SESSION_ENDED } from './jwt.strategy.js';
 
-type Verdict = { success(user: AuthUser): void; fail(status: number): void; error(error: unknown): void };
+type Verdict = { success(user: AuthUser): void; fail(challenge?: unknown, status?: number): void; error(error: unknown): void };
 
 /** A strategy as passport drives it: authenticate() ends in success(), fail() or error(). */
 const strategy = (decide: (self: Verdict) => void) => ({ authenticate: jest.fn(function (this: Verdict) { decide(this); }) });
@@ -59,6 +59,43 @@ describe('JwtAuthGuard', () => {
     await expect(activate()).rejects.toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED });
   });
 
+  describe('WWW-Authenticate (RFC 6750)', () => {
+    const refusal = async (fail: (self: Verdict) => void, headers: Record<string, string> = { authorization: 'Bearer a.b.c' }, roles?: string[]) => {
+      const failure = await guardFor(strategy(fail), { headers, roles }).activate().catch((thrown: unknown) => thrown);
+      expect(failure).toBeInstanceOf(AppError);
+      return failure as AppError;
+    };
+    const expired = Object.assign(new Error('jwt expired'), { name: 'TokenExpiredError' });
+
+    it('challenges with the realm only when no Bearer token was sent (none, or another scheme)', async () => {
+      for (const headers of [{}, { authorization: 'Basic YTpi' }, { authorization: 'Bearer' }] as Record<string, string>[]) {
+        const failure = await refusal((self) => self.fail(new Error('No auth token')), headers);
+        expect(failure).toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED, headers: { 'WWW-Authenticate': 'Bearer realm="user-service"' } });
+      }
+    });
+
+    it.each([
+      ['expired', (self: Verdict) => self.fail(expired), 'The access token expired'],
+      ['of an ended session (checked, then remembered)', (self: Verdict) => self.fail(SESSION_ENDED, 401), 'The session has ended'],
+      ['badly signed', (self: Verdict) => self.fail(Object.assign(new Error('invalid signature'), { name: 'JsonWebTokenError' })), 'The access token is invalid'],
+      ['signed with an unknown key', (self: Verdict) => self.fail(new Error('no signing key with the kid of this token')), 'The access token is invalid'],
+      ['refused for no reason given', (self: Verdict) => self.fail(401), 'The access token is invalid'],
+    ])('says invalid_token for a token %s, with a safe description', async (_label, fail, description) => {
+      const failure = await refusal(fail);
+
+      expect(failure).toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED });
+      expect(failure.headers).toEqual({ 'WWW-Authenticate': `Bearer realm="user-service", error="invalid_token", error_description="${description}"` });
+      expect(failure.detail).not.toMatch(/signature|kid|key/i);
+    });
+
+    it('says insufficient_scope on the 403 for a role the token lacks', async () => {
+      const failure = await refusal((self) => self.success(user), { authorization: 'Bearer a.b.c' }, ['admin']);
+
+      expect(failure).toMatchObject({ status: 403, code: ErrorCode.FORBIDDEN });
+      expect(failure.headers['WWW-Authenticate']).toMatch(/^Bearer realm="user-service", error="insufficient_scope"/);
+    });
+  });
+
   it('keeps an AppError of the strategy as it is (the revocation check could not be made: 503)', async () => {
     const unavailable = new AppError(ErrorCode.SERVICE_UNAVAILABLE, 503, 'The service is temporarily unavailable.');
     const { activate } = guardFor(strategy((self) => self.error(unavailable)));
@@ -94,13 +131,17 @@ describe('JwtAuthGuard', () => {
     it('answers 401 on a route that does not accept keys, without looking the key up', async () => {
       const { activate, apiKeys } = guardFor(neverCalled(), { headers: withKey, key: service });
 
-      await expect(activate()).rejects.toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED });
+      await expect(activate()).rejects.toMatchObject({
+        status: 401,
+        code: ErrorCode.UNAUTHENTICATED,
+        headers: { 'WWW-Authenticate': 'Bearer realm="user-service"' },
+      });
       expect(apiKeys.verify).not.toHaveBeenCalled();
     });
 
     it('answers 401 for an unknown, revoked or expired key, 403 for a key without the scope', async () => {
       const unknown = guardFor(neverCalled(), { headers: withKey, apiKeyScope: 'users:read', key: undefined });
-      await expect(unknown.activate()).rejects.toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED });
+      await expect(unknown.activate()).rejects.toMatchObject({ status: 401, code: ErrorCode.UNAUTHENTICATED, headers: { 'WWW-Authenticate': 'Bearer realm="user-service"' } });
 
       const scopeless = guardFor(neverCalled(), { headers: withKey, apiKeyScope: 'users:read', key: { apiKeyId: 'k2', scopes: [] } });
       await expect(scopeless.activate()).rejects.toMatchObject({ status: 403, code: ErrorCode.FORBIDDEN });

@@ -16,7 +16,15 @@ export type SessionClaims = AccessTokenClaims & { sub: string; exp: number };
 /** About 1.5 MiB when full; more than the tokens one replica sees in one access-token lifetime at most sites. */
 export const VERIFIED_TOKENS_KEPT = 10_000;
 
-const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+/** The Bearer token of a request (Authorization: Bearer <token>), or null. */
+export const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+
+/**
+ * The passport challenge a refused token's session ended with (logout,
+ * revocation, timeout), so the guard can say so; other refusals carry
+ * passport-jwt's own (a TokenExpiredError, a JsonWebTokenError…).
+ */
+export const SESSION_ENDED = 'session_ended';
 
 /**
  * The claims a session needs, or undefined. `keyValidUntil` (ms) is when the
@@ -64,18 +72,19 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     const claims = token ? this.verified.get(token) : undefined;
     if (!claims) return super.authenticate(request, options);
     this.admit(claims).then(
-      (user) => (user ? this.success(user) : this.fail(401)),
+      (user) => (user ? this.success(user) : this.fail(SESSION_ENDED, 401)),
       (error: Error) => this.error(error),
     );
   }
 
   /** After passport-jwt has verified the token. */
-  async validate(request: Request, verified: Record<string, unknown>): Promise<AuthUser | false> {
+  async validate(request: Request, verified: Record<string, unknown>): Promise<AuthUser | false | [false, typeof SESSION_ENDED]> {
     const token = bearerToken(request)!;
     const claims = sessionClaims(verified, this.keys.keyForToken(token)?.validUntil);
     if (!claims) return false;
     this.verified.remember(token, claims);
-    return this.admit(claims);
+    // [user, info]: @nestjs/passport hands an array to passport's done() as its arguments.
+    return (await this.admit(claims)) || [false, SESSION_ENDED];
   }
 
   private async admit({ sub, role, sid, exp }: SessionClaims): Promise<AuthUser | false> {
