@@ -1,6 +1,6 @@
 import { createApiKey } from '../factories/api-key.factory.js';
 import { registerUser } from '../factories/user.factory.js';
-import { bearer, claimsOf, createAdmin, signIn } from '../utils/admin.js';
+import { bearer, claimsOf, createAdmin, expectProblem, signIn } from '../utils/admin.js';
 import { bootTestApp, type TestApp } from '../utils/test-app.js';
 import { signWithTestKey } from '../utils/test-tokens.js';
 
@@ -20,19 +20,6 @@ describe('Error responses (e2e): accurate errors', () => {
   });
   afterAll(() => t?.close());
 
-  const expectProblem = (response: Answer, status: number, code: string) => {
-    expect(response.status).toBe(status);
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toEqual({
-      type: `urn:problem:user-service:${code.toLowerCase().replace(/_/g, '-')}`,
-      title: expect.any(String),
-      status,
-      detail: expect.any(String),
-      code,
-      correlationId: response.headers['x-correlation-id'],
-      ...(response.body.errors ? { errors: expect.any(Array) } : {}),
-    });
-  };
   const fieldErrors = async (path: string, body: unknown) => {
     const response = await t.http().post(path).send(body as object);
     expectProblem(response, 400, 'VALIDATION_FAILED');

@@ -1,4 +1,5 @@
 import { buildRegistration, registerUser } from '../factories/user.factory.js';
+import { expectProblem } from '../utils/admin.js';
 import { bootTestApp, query, type TestApp } from '../utils/test-app.js';
 
 describe('HTTP conventions (e2e)', () => {
@@ -27,16 +28,7 @@ describe('HTTP conventions (e2e)', () => {
     ['missing body', () => t.http().post('/api/v1/auth/login'), 400, 'VALIDATION_FAILED'],
   ])('%s is problem+json %i %s, with no internals', async (_label, call, status, code) => {
     const response = await call().expect(status);
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toEqual({
-      type: `urn:problem:user-service:${code.toLowerCase().replace(/_/g, '-')}`,
-      title: expect.any(String),
-      status,
-      detail: expect.any(String),
-      code,
-      correlationId: expect.any(String),
-      ...(response.body.errors ? { errors: expect.any(Array) } : {}),
-    });
+    expectProblem(response, status, code);
     expect(JSON.stringify(response.body)).not.toMatch(/Fastify|FST_|stack|at \/|SQL|typeorm/i);
   });
 

@@ -65,12 +65,15 @@ export function expectProblem(
 ): void {
   expect([response.status, response.body.code]).toEqual([status, code]);
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(response.body).toMatchObject({
+  // Exactly the contract's members, and the correlation id the answer's header carries.
+  expect(response.body).toEqual({
     type: `urn:problem:user-service:${code.toLowerCase().replace(/_/g, '-')}`,
     title: expect.any(String),
     status,
     detail: expect.any(String),
-    correlationId: expect.any(String),
+    code,
+    correlationId: response.headers['x-correlation-id'],
+    ...(response.body.errors ? { errors: expect.any(Array) } : {}),
   });
   if (fields) expect((response.body.errors as { field: string }[]).map((e) => e.field).sort()).toEqual([...fields].sort());
   expect(JSON.stringify(response.body)).not.toMatch(/stack|at \/|SQL|typeorm|QueryFailed/i);
