@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       port: 3000,
       host: '0.0.0.0',
       databaseUrl: undefined,
+      migrationsOnStart: true,
       dataDir: resolve('.data'),
       embeddedDatabasePort: 54329,
       redisUrl: undefined,
@@ -83,7 +84,7 @@ describe('loadConfig', () => {
       tokens: { emailVerificationTtlSeconds: 86_400, passwordResetTtlSeconds: 3_600, printMail: true },
       idempotencyTtlSeconds: 86_400,
       apiKeys: { lastUsedFlushSeconds: 60 },
-      admin: { email: undefined, password: undefined, maxSuspensionDays: 365, suspensionSweepSeconds: 60 },
+      admin: { email: undefined, password: undefined, consoleEnabled: true, maxSuspensionDays: 365, suspensionSweepSeconds: 60 },
     });
   });
 
@@ -134,6 +135,7 @@ describe('loadConfig', () => {
     expect(config.admin).toEqual({
       email: 'admin@example.com',
       password: 'a-long-admin-password-1',
+      consoleEnabled: true,
       maxSuspensionDays: 30,
       suspensionSweepSeconds: 5,
     });
@@ -325,6 +327,23 @@ describe('loadConfig', () => {
         'Invalid configuration: PRINT_MAIL writes verification and reset tokens to the console and is refused in production',
       );
     });
+
+    it('keeps the admin console off unless ADMIN_CONSOLE_ENABLED says otherwise', () => {
+      expect(loadConfig(PRODUCTION_ENV).admin.consoleEnabled).toBe(false);
+      expect(loadConfig({ ...PRODUCTION_ENV, ADMIN_CONSOLE_ENABLED: 'true' }).admin.consoleEnabled).toBe(true);
+    });
+  });
+
+  it('serves the admin console outside production unless ADMIN_CONSOLE_ENABLED=false', () => {
+    expect(loadConfig({}).admin.consoleEnabled).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).admin.consoleEnabled).toBe(true);
+    expect(loadConfig({ ADMIN_CONSOLE_ENABLED: 'false' }).admin.consoleEnabled).toBe(false);
+  });
+
+  it('migrates at start unless MIGRATIONS_ON_START=false', () => {
+    expect(loadConfig({}).migrationsOnStart).toBe(true);
+    expect(loadConfig({ MIGRATIONS_ON_START: 'false' }).migrationsOnStart).toBe(false);
+    expect(() => loadConfig({ MIGRATIONS_ON_START: 'sometimes' })).toThrow('MIGRATIONS_ON_START must be true or false (got "sometimes")');
   });
 
   it('prints mail in development only, unless told otherwise', () => {

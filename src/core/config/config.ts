@@ -14,6 +14,11 @@ export interface AppConfig {
   host: string;
   /** Resolved at boot: the configured URL, or the embedded server's outside production. */
   databaseUrl: string | undefined;
+  /**
+   * Apply pending migrations at start (under an advisory lock, so replicas take
+   * turns). Off where a deployment step runs them first (the chart's hook Job).
+   */
+  migrationsOnStart: boolean;
   dataDir: string;
   embeddedDatabasePort: number;
   redisUrl: string | undefined;
@@ -119,6 +124,8 @@ export interface AppConfig {
   admin: {
     email: string | undefined;
     password: string | undefined;
+    /** Serves the admin console at /console; off by default in production so a public deployment does not expose it by accident. */
+    consoleEnabled: boolean;
     /** The longest suspension an admin may set. */
     maxSuspensionDays: number;
     /** How often lapsed suspensions are lifted (by one replica at a time). */
@@ -280,6 +287,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port: read.int('PORT', 3000, 0, 65_535),
     host: read.string('HOST', '0.0.0.0'),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    migrationsOnStart: read.bool('MIGRATIONS_ON_START', true),
     dataDir: resolve(read.string('DATA_DIR', '.data')),
     embeddedDatabasePort: read.int('EMBEDDED_DATABASE_PORT', 54329, 1024, 65_535),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
@@ -352,6 +360,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     admin: {
       email: read.string('ADMIN_EMAIL')?.toLowerCase(),
       password: read.string('ADMIN_PASSWORD'),
+      consoleEnabled: read.bool('ADMIN_CONSOLE_ENABLED', !production),
       maxSuspensionDays: read.int('MAX_SUSPENSION_DAYS', 365, 1, 3_650),
       suspensionSweepSeconds: read.int('SUSPENSION_SWEEP_SECONDS', 60, 1, 86_400),
     },

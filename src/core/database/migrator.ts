@@ -37,3 +37,13 @@ export async function revertLastMigrationLocked(dataSource: DataSource): Promise
     await runner.release();
   }
 }
+
+/** Names of the migrations this build has that the database has not applied (read-only: creates no table). */
+export async function pendingMigrationNames(dataSource: DataSource): Promise<string[]> {
+  const [{ table }] = (await dataSource.query(`SELECT to_regclass('migrations') AS table`)) as [{ table: string | null }];
+  const applied = new Set<string>();
+  if (table !== null) {
+    for (const row of (await dataSource.query('SELECT name FROM migrations')) as { name: string }[]) applied.add(row.name);
+  }
+  return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
+}
