@@ -14,5 +14,7 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The admin console's page runs in browsers, not Node.
+  { files: ['src/**/public/*.js'], languageOptions: { globals: globals.browser } },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -22,6 +22,7 @@ import { BrokerConnection } from './core/messaging/broker-connection.js';
 import { serviceQueueServer } from './core/messaging/rmq-options.js';
 import { RmqServerStartup } from './core/messaging/rmq-server-startup.js';
 import { MetricsService } from './core/metrics/metrics.service.js';
+import { installAdminConsole } from './modules/admin/console/admin-console.js';
 import { serviceIndex } from './modules/health/service-index.js';
 
 const frameworkErrorLogger = new NestLogger('Errors');
@@ -96,8 +97,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   // JSON only, bounded depth: other bodies are 415 rather than strings that fail validation field by field.
   installBodyPolicy(fastify);
   // The root, outside the API prefix: the index GET /api/v1 serves, not a 404.
-  const index = serviceIndex();
+  const index = serviceIndex(config.admin.consoleEnabled);
   fastify.get('/', (_request, reply) => reply.send(index));
+  if (config.admin.consoleEnabled) installAdminConsole(fastify);
   // After the hooks above, so preflight answers carry the correlation id too.
   if (config.cors.origins.length > 0) await app.register(fastifyCors, corsOptions(config.cors, exposedHeaders(app)));
 

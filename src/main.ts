@@ -77,6 +77,7 @@ function readyBanner(config: AppConfig, embeddedDatabase: boolean): string {
     row('API', `${base}/api/v1`),
     row('Docs', `${base}/docs  (OpenAPI ${base}/docs-json, AsyncAPI ${base}/asyncapi.json)`),
     row('Health', `${base}/api/v1/health/ready`),
+    ...(config.admin.consoleEnabled ? [row('Console', `${base}/console  (admin console; sign in with an admin account)`)] : []),
     row('Database', embeddedDatabase ? `embedded PostgreSQL on 127.0.0.1:${config.embeddedDatabasePort}, data in ${config.dataDir}` : 'DATABASE_URL'),
     row('Cache', config.redisUrl ? 'REDIS_URL' : 'in-process cache and rate limiter (no REDIS_URL: one replica only)'),
     row('Broker', config.rabbitmqUrl ? 'RABBITMQ_URL' : 'none (no RABBITMQ_URL): events wait in the database'),

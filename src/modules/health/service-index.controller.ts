@@ -1,14 +1,20 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { Public } from '../../core/auth/auth.decorators.js';
+import type { AppConfig } from '../../core/config/config.js';
+import { APP_CONFIG } from '../../core/config/config.module.js';
 import { serviceIndex, type ServiceIndex } from './service-index.js';
 
 @ApiTags('Operations')
 @Public()
 @Controller()
 export class ServiceIndexController {
-  private readonly index = serviceIndex();
+  private readonly index: ServiceIndex;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.index = serviceIndex(config.admin.consoleEnabled);
+  }
 
   @Get()
   @ApiOperation({
@@ -25,7 +31,7 @@ export class ServiceIndexController {
         description: { type: 'string' },
         links: { type: 'object', description: 'Paths on this host', additionalProperties: { type: 'string' } },
       },
-      example: serviceIndex(),
+      example: serviceIndex(true),
     },
   })
   get(): ServiceIndex {

@@ -1,7 +1,7 @@
 import { SERVICE } from '../../core/runtime/service-info.js';
 
-/** Where everything is, for a person or a client that starts at the root. */
-export function serviceIndex() {
+/** Where everything is, for a person or a client that starts at the root (the console only where it is served). */
+export function serviceIndex(consoleEnabled = false) {
   return {
     ...SERVICE,
     links: {
@@ -13,6 +13,7 @@ export function serviceIndex() {
       live: '/api/v1/health/live',
       ready: '/api/v1/health/ready',
       metrics: '/metrics',
+      ...(consoleEnabled ? { console: '/console' } : {}),
     },
   };
 }
