@@ -55,6 +55,7 @@ describe('admin console (HTTP)', () => {
     await t.http().get('/console/console.css').expect(200).expect('content-type', 'text/css; charset=utf-8');
     await t.http().get('/console/').expect(301).expect('location', '/console');
     await t.http().get('/console/tsconfig.json').expect(404);
+    await t.http().post('/console').send({}).expect(405).expect('allow', /GET/);
 
     const index = await t.http().get('/').expect(200);
     expect(index.body.links.console).toBe('/console');
