@@ -133,6 +133,7 @@ describeInBrowser('admin console in Chromium', () => {
   let seeded: RegisteredUser[];
   let target: RegisteredUser;
   let plain: RegisteredUser;
+  let hostile: RegisteredUser;
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
   const ready = (page: Page) => page.locator('body[data-ready="true"]').waitFor();
@@ -172,6 +173,7 @@ describeInBrowser('admin console in Chromium', () => {
     const agent = 'Mozilla/5.0 (X11; Linux x86_64) ConsoleTestBrowser/1.0';
     target = { ...target, ...(await signIn(t, target.email, target.password, { 'User-Agent': agent })) };
     plain = await registerUser(t.http);
+    hostile = await registerUser(t.http, { name: '<img src=x onerror="window.pwned=1">' });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--disable-gpu', '--disable-dev-shm-usage'] });
   }, 120_000);
 
@@ -219,7 +221,7 @@ describeInBrowser('admin console in Chromium', () => {
       // Users, with the stats at a glance.
       await page.locator('#users-table tbody tr').first().waitFor();
       await page.locator('#stats dt', { hasText: 'Users' }).waitFor();
-      expect(await page.locator('#stats div', { hasText: 'Users' }).locator('dd').textContent()).toBe(String(seeded.length + 2));
+      expect(await page.locator('#stats div', { hasText: 'Users' }).locator('dd').textContent()).toBe(String(seeded.length + 3));
       expect(await page.locator('#whoami-email').textContent()).toBe(admin.email);
 
       // Search by prefix and page through with the cursor.
@@ -246,6 +248,12 @@ describeInBrowser('admin console in Chromium', () => {
       await expectRows(page, 1);
       expect(await page.locator('#users-table tbody td:first-child').textContent()).toBe(admin.email);
       await page.locator('#user-filters [name=role]').selectOption('');
+
+      // A name is shown as the text it is, never run as HTML.
+      await openUser(page, hostile.email);
+      expect(await page.locator('#detail-title').textContent()).toBe('<img src=x onerror="window.pwned=1">');
+      expect(await page.locator('#user-detail img').count()).toBe(0);
+      expect(await page.evaluate(() => 'pwned' in window)).toBe(false);
 
       // A user's detail and sessions.
       await openUser(page, target.email);
