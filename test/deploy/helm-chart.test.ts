@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { load } from 'js-yaml';
 
 import { chart, type Container, findHelm, type HelmResult, type Manifest, parseManifests, root, runHelm, type Workload } from './helm.js';
 
@@ -271,6 +273,29 @@ const appContainer = (deployment: Workload): Container => deployment.spec.templa
       expect(linted.code).not.toBe(0);
       expect(`${linted.stdout}${linted.stderr}`).toMatch(message);
     }
+  });
+});
+
+describe('the chart README', () => {
+  const readme = readFileSync(join(chart, 'README.md'), 'utf8');
+  // The first column of the values table: `name` (a trailing .* stands for every key under it).
+  const documented = [...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1]!.replace(/\.\*$/, ''));
+  const values = load(readFileSync(join(chart, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+
+  function paths(value: unknown, prefix = ''): string[] {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0) return [prefix];
+    return Object.entries(value).flatMap(([key, child]) => [prefix + key, ...paths(child, `${prefix}${key}.`).filter((path) => path !== `${prefix}${key}.`)]);
+  }
+  const all = paths(values);
+
+  it('lists every value (itself or a parent that is described whole)', () => {
+    const leaves = all.filter((path) => !all.some((other) => other.startsWith(`${path}.`)));
+    const missing = leaves.filter((path) => !documented.some((name) => path === name || path.startsWith(`${name}.`)));
+    expect(missing).toEqual([]);
+  });
+
+  it('lists only values that exist', () => {
+    expect(documented.filter((name) => !all.includes(name))).toEqual([]);
   });
 });
 
