@@ -70,16 +70,38 @@ Writable /tmp for a read-only root filesystem.
 {{- end }}
 
 {{/*
-config merged with extraConfig (extraConfig wins), as a map of strings. Whole
-numbers given unquoted would otherwise print as floats (2.592e+06).
+The ConfigMap's data: config merged with extraConfig (extraConfig wins), and
+over both the settings the chart owns (the schema refuses them in config):
+PORT, MIGRATIONS_ON_START (off while the migration hook Job runs the migrations)
+and ADMIN_CONSOLE_ENABLED. A map of strings: whole numbers given unquoted would
+otherwise print as floats (2.592e+06).
 */}}
 {{- define "user-service.configData" -}}
-{{- $data := merge (dict) .Values.extraConfig .Values.config }}
+{{- $managed := dict "PORT" (.Values.containerPort | int | toString) "MIGRATIONS_ON_START" (ternary "false" "true" .Values.migrations.job.enabled) "ADMIN_CONSOLE_ENABLED" (.Values.adminConsole.enabled | toString) }}
+{{- $data := merge $managed (deepCopy .Values.extraConfig) (deepCopy .Values.config) }}
 {{- range $key, $value := $data }}
 {{- if kindIs "float64" $value }}
 {{ $key }}: {{ $value | int64 | toString | quote }}
 {{- else }}
 {{ $key }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Combinations of values that values.schema.json cannot express; fails the
+render with a line that names the values.
+*/}}
+{{- define "user-service.validate" -}}
+{{- if and .Values.secret.create .Values.secret.existingSecret }}
+{{- fail "secret.create and secret.existingSecret exclude each other: either the chart creates the Secret or it uses yours" }}
+{{- end }}
+{{- with .Values.autoscaling }}
+{{- if and .enabled (lt (int .maxReplicas) (int .minReplicas)) }}
+{{- fail (printf "autoscaling.maxReplicas (%d) must be at least autoscaling.minReplicas (%d)" (int .maxReplicas) (int .minReplicas)) }}
+{{- end }}
+{{- if and .enabled (not .targetCPUUtilizationPercentage) (not .targetMemoryUtilizationPercentage) }}
+{{- fail "autoscaling needs autoscaling.targetCPUUtilizationPercentage or autoscaling.targetMemoryUtilizationPercentage above 0" }}
 {{- end }}
 {{- end }}
 {{- end }}
