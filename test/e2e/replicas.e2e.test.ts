@@ -22,6 +22,18 @@ import { UserServiceClient } from '../utils/user-service-client.js';
  * under names of this run only. Then one replica at a time is killed with
  * SIGKILL in the middle of a burst of registrations: first a follower of the
  * outbox relay, then (after a replacement joined) its leader.
+ *
+ * Killing a follower leaves every event published exactly once, and the test
+ * says so without exception. Killing the leader cannot: the relay marks a batch
+ * published only after the broker has confirmed all of it, so rows the broker
+ * had routed when the leader died are still unmarked, and its successor
+ * publishes them again (the same message: same eventId and messageId). No relay
+ * can close that window, since the broker's routing and the database's commit
+ * are not one transaction (marking first would lose events instead); it is the
+ * contract's at-least-once, with consumers de-duplicating by eventId. So for
+ * the leader the test asserts what does hold: nothing lost, nothing foreign, and
+ * an event comes twice only if it was unmarked at the instant the leader's
+ * session ended (read under the relay lock, before any survivor could take it).
  */
 
 const ROOT = join(__dirname, '..', '..');
