@@ -209,6 +209,40 @@ describeInBrowser('admin console in Chromium', () => {
     }
   });
 
+  it('keeps the tab signed in across a reload while the service is briefly unavailable', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const watch = new PageWatch(page);
+    const admin = t.config.admin;
+    try {
+      await page.goto(`${base}/console`);
+      await ready(page);
+      await signInThroughPage(page, admin.email!, admin.password!);
+      await page.locator('#users-table tbody tr').first().waitFor();
+
+      // The refresh a reload starts with meets a 503 (as when the database is down for a moment).
+      const detail = 'A dependency is unavailable; retry shortly.';
+      await page.route('**/api/v1/auth/refresh', (route) =>
+        route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ status: 503, code: 'SERVICE_UNAVAILABLE', detail }) }),
+      );
+      watch.expect('POST /api/v1/auth/refresh 503');
+      await page.reload();
+      await ready(page);
+      await page.locator('#error', { hasText: detail }).waitFor();
+      expect(await page.locator('#sign-in-view').isVisible()).toBe(true);
+      expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual(['user-service.console.refreshToken']);
+
+      // Back up: the next reload signs straight back in.
+      await page.unroute('**/api/v1/auth/refresh');
+      await page.reload();
+      await ready(page);
+      expect(await page.locator('#users-view').isVisible()).toBe(true);
+      watch.assertClean();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('lets an admin find, suspend, audit and unblock a user, refreshing its token and signing out when the session ends', async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     await context.clock.install();

@@ -566,8 +566,10 @@ async function start() {
     if (me.role !== 'admin') return signedOut('This account is not an administrator: the console is for admins only.');
     await enter(me);
   } catch (error) {
-    if (!(error instanceof SessionEnded)) showError(error);
-    if (!session.me) signedOut();
+    if (error instanceof SessionEnded) return signedOut(error.message);
+    // The service could not answer: the tab keeps its refresh token, so a reload tries again.
+    show('sign-in');
+    showError(error);
   }
 }
 
