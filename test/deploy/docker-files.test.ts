@@ -199,3 +199,21 @@ describe('docker/Dockerfile', () => {
     expect(dockerfile).toMatch(new RegExp(`^USER ${values.podSecurityContext.runAsUser}:`, 'm'));
   });
 });
+
+describe('.github/workflows/ci.yml', () => {
+  type Step = { run?: string; uses?: string };
+  const workflow = load(read('.github/workflows/ci.yml'), { schema: CORE_SCHEMA }) as {
+    jobs: Record<string, { steps: Step[]; services?: Record<string, { image: string }> }>;
+  };
+  const runs = (job: string) => workflow.jobs[job]!.steps.map((step) => step.run ?? step.uses ?? '').join('\n');
+
+  it('runs .ci/run against PostgreSQL, Redis and RabbitMQ containers, builds the image and lints the chart', () => {
+    const tests = Object.entries(workflow.jobs).find(([name]) => runs(name).includes('bash .ci/run'));
+    expect(tests).toBeDefined();
+    expect(Object.values(tests![1].services ?? {}).map((service) => service.image.split(':')[0])).toEqual(['postgres', 'redis', 'rabbitmq']);
+    const all = Object.keys(workflow.jobs).map(runs).join('\n');
+    expect(all).toMatch(/docker\/build-push-action|docker build/);
+    expect(all).toMatch(/helm lint/);
+    expect(all).toMatch(/helm template/);
+  });
+});
