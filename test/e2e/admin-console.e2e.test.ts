@@ -160,6 +160,26 @@ describeInBrowser('admin console in Chromium', () => {
     await page.locator('#action-confirm').click();
   }
 
+  /**
+   * The console in a fresh browser context (closed afterwards), loaded and done with its first work; the body
+   * gets the page and its watch, which must have seen nothing wrong by the end.
+   */
+  async function inConsole(body: (page: Page, watch: PageWatch) => Promise<void>, options: { clock?: boolean; viewport?: { width: number; height: number } } = {}) {
+    const context = await browser.newContext(options.viewport ? { viewport: options.viewport } : {});
+    // Fake timers before the page loads, so a test can move the page's clock past the access token's lifetime.
+    if (options.clock) await context.clock.install();
+    const page = await context.newPage();
+    const watch = new PageWatch(page);
+    try {
+      await page.goto(`${base}/console`);
+      await ready(page);
+      await body(page, watch);
+      watch.assertClean();
+    } finally {
+      await context.close();
+    }
+  }
+
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     t = await bootTestApp({ env: { ...bootstrapAdminEnv(), MAX_SESSIONS_PER_USER: '100' } });
@@ -184,13 +204,8 @@ describeInBrowser('admin console in Chromium', () => {
     await t?.close();
   });
 
-  it('refuses a plain user in words, and ends the session that sign-in opened', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const watch = new PageWatch(page);
-    try {
-      await page.goto(`${base}/console`);
-      await ready(page);
+  it('refuses a plain user in words, and ends the session that sign-in opened', () =>
+    inConsole(async (page, watch) => {
       await shot(page, 'sign-in');
       await signInThroughPage(page, plain.email, plain.password);
 
@@ -203,20 +218,11 @@ describeInBrowser('admin console in Chromium', () => {
       expect(sessions.body).toHaveLength(1);
       expect(watch.requests).toEqual(expect.arrayContaining(['POST /api/v1/auth/login', 'POST /api/v1/auth/logout']));
       expect(await page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
-      watch.assertClean();
-    } finally {
-      await context.close();
-    }
-  });
+    }));
 
-  it('keeps the tab signed in across a reload while the service is briefly unavailable', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const watch = new PageWatch(page);
-    const admin = t.config.admin;
-    try {
-      await page.goto(`${base}/console`);
-      await ready(page);
+  it('keeps the tab signed in across a reload while the service is briefly unavailable', () =>
+    inConsole(async (page, watch) => {
+      const admin = t.config.admin;
       await signInThroughPage(page, admin.email!, admin.password!);
       await page.locator('#users-table tbody tr').first().waitFor();
 
@@ -237,21 +243,13 @@ describeInBrowser('admin console in Chromium', () => {
       await page.reload();
       await ready(page);
       expect(await page.locator('#users-view').isVisible()).toBe(true);
-      watch.assertClean();
-    } finally {
-      await context.close();
-    }
-  });
+    }));
 
-  it('lets an admin find, suspend, audit and unblock a user, refreshing its token and signing out when the session ends', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.clock.install();
-    const page = await context.newPage();
-    const watch = new PageWatch(page);
-    const admin = t.config.admin;
-    try {
-      await page.goto(`${base}/console`);
-      await ready(page);
+  it('lets an admin find, suspend, audit and unblock a user, refreshing its token and signing out when the session ends', () =>
+    inConsole(async (page, watch) => {
+      const admin = t.config.admin;
+      // The same admin through the API, for what the test checks beside the page.
+      const elsewhere = await signIn(t, admin.email!, admin.password!);
       await signInThroughPage(page, admin.email!, admin.password!);
 
       // Users, with the stats at a glance.
@@ -311,7 +309,7 @@ describeInBrowser('admin console in Chromium', () => {
       await shot(page, 'user-detail');
       // The user's own token stops working at once.
       await t.http().get('/api/v1/users/me').set(bearer(target.accessToken)).expect(401);
-      const stored = (await t.http().get(`/api/v1/admin/users/${target.id}`).set(bearer((await signIn(t, admin.email!, admin.password!)).accessToken)).expect(200)).body;
+      const stored = (await t.http().get(`/api/v1/admin/users/${target.id}`).set(bearer(elsewhere.accessToken)).expect(200)).body;
       expect(stored).toMatchObject({ status: 'suspended', statusReason: 'Chargeback investigation, ticket #4821' });
       expect(Math.abs(Date.parse(stored.statusUntil) - until.getTime())).toBeLessThan(60_000);
 
@@ -378,7 +376,7 @@ describeInBrowser('admin console in Chromium', () => {
 
       // The API's refusal, in its words: an admin cannot block themself.
       await openUser(page, admin.email!);
-      const refusal = `PATCH /api/v1/admin/users/${(await signIn(t, admin.email!, admin.password!)).user.id}/status 409`;
+      const refusal = `PATCH /api/v1/admin/users/${elsewhere.user.id}/status 409`;
       watch.expect(refusal);
       await act(page, 'block', { reason: 'Testing self-protection' });
       const error = page.locator('#error');
@@ -400,7 +398,6 @@ describeInBrowser('admin console in Chromium', () => {
       expect(storage).toEqual({ local: 0, cookie: '', session: ['user-service.console.refreshToken'], jwt: false });
 
       // Every session of the admin ends elsewhere: the page's next request is refused, its refresh too, and it signs out.
-      const elsewhere = await signIn(t, admin.email!, admin.password!);
       await t.http().post('/api/v1/auth/logout-all').set(bearer(elsewhere.accessToken)).expect(204);
       watch.expect('GET /api/v1/admin/stats 401');
       watch.expect('GET /api/v1/admin/users 401');
@@ -412,11 +409,7 @@ describeInBrowser('admin console in Chromium', () => {
       await shot(page, 'signed-out');
 
       expect([...watch.hosts]).toEqual([new URL(base).host]);
-      watch.assertClean();
-    } finally {
-      await context.close();
-    }
-  }, 120_000);
+    }, { clock: true, viewport: { width: 1400, height: 900 } }), 120_000);
 });
 
 async function expectRows(page: Page, count: number) {

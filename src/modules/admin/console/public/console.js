@@ -440,22 +440,23 @@ function openUserFromAudit(id) {
 }
 
 /**
- * What each action asks for, and what it sends.
- * @type {Record<string, { title: string, reason: boolean, until: boolean, send: (values: any) => [string, string, unknown], done: string }>}
+ * What an action on a user asks for (the API requires a reason for a status change and takes one for a role
+ * change) and the request it makes, as [method, path below /admin/users/:id/, body].
+ * @typedef {{ title: string, reason: 'required' | 'optional' | 'none', until?: boolean, request: (values: Record<string, string>) => [string, string, unknown], done: string }} UserAction
  */
+const setStatus = (/** @type {string} */ status) => (/** @type {Record<string, string>} */ v) =>
+  /** @type {[string, string, unknown]} */ (['PATCH', 'status', { status, reason: v.reason, ...(v.until ? { until: v.until } : {}) }]);
+const setRole = (/** @type {string} */ role) => (/** @type {Record<string, string>} */ v) =>
+  /** @type {[string, string, unknown]} */ (['PATCH', 'role', { role, reason: v.reason || undefined }]);
+
+/** @type {Record<string, UserAction>} */
 const ACTIONS = {
-  block: { title: 'Block this user', reason: true, until: false, send: (/** @type {any} */ v) => ['PATCH', 'status', { status: 'blocked', reason: v.reason }], done: 'User blocked; their sessions ended.' },
-  suspend: {
-    title: 'Suspend this user until a date',
-    reason: true,
-    until: true,
-    send: (/** @type {any} */ v) => ['PATCH', 'status', { status: 'suspended', reason: v.reason, until: v.until }],
-    done: 'User suspended; their sessions ended.',
-  },
-  unblock: { title: 'Unblock this user', reason: true, until: false, send: (/** @type {any} */ v) => ['PATCH', 'status', { status: 'active', reason: v.reason }], done: 'User unblocked.' },
-  promote: { title: 'Make this user an admin', reason: true, until: false, send: (/** @type {any} */ v) => ['PATCH', 'role', { role: 'admin', reason: v.reason || undefined }], done: 'User is now an admin.' },
-  demote: { title: 'Make this admin a plain user', reason: true, until: false, send: (/** @type {any} */ v) => ['PATCH', 'role', { role: 'user', reason: v.reason || undefined }], done: 'User is now a plain user.' },
-  'end-sessions': { title: 'End every session of this user', reason: false, until: false, send: () => ['DELETE', 'sessions', undefined], done: 'Every session of the user ended.' },
+  block: { title: 'Block this user', reason: 'required', request: setStatus('blocked'), done: 'User blocked; their sessions ended.' },
+  suspend: { title: 'Suspend this user until a date', reason: 'required', until: true, request: setStatus('suspended'), done: 'User suspended; their sessions ended.' },
+  unblock: { title: 'Unblock this user', reason: 'required', request: setStatus('active'), done: 'User unblocked.' },
+  promote: { title: 'Make this user an admin', reason: 'optional', request: setRole('admin'), done: 'User is now an admin.' },
+  demote: { title: 'Make this admin a plain user', reason: 'optional', request: setRole('user'), done: 'User is now a plain user.' },
+  'end-sessions': { title: 'End every session of this user', reason: 'none', request: () => ['DELETE', 'sessions', undefined], done: 'Every session of the user ended.' },
 };
 
 /** The audit log with just these filters. @param {Record<string, string>} filters */
@@ -475,10 +476,10 @@ function openActionForm(/** @type {string} */ name) {
   const form = /** @type {HTMLFormElement} */ ($('action-form'));
   form.reset();
   $('action-title').textContent = action.title;
-  $('reason-field').hidden = !action.reason;
+  $('reason-field').hidden = action.reason === 'none';
   $('until-field').hidden = !action.until;
   const reason = /** @type {HTMLInputElement} */ (form.elements.namedItem('reason'));
-  reason.required = action.reason && name !== 'promote' && name !== 'demote';
+  reason.required = action.reason === 'required';
   reason.placeholder = reason.required ? 'Why, e.g. a ticket number (required)' : 'Why (optional)';
   const until = /** @type {HTMLInputElement} */ (form.elements.namedItem('until'));
   until.min = localInputValue(new Date(Date.now() + 60_000));
@@ -502,7 +503,7 @@ async function onAction(/** @type {SubmitEvent} */ event) {
   if (!pendingAction || !current) return;
   const action = ACTIONS[pendingAction];
   const values = formValues(/** @type {HTMLFormElement} */ (event.target));
-  if (action.reason && pendingAction !== 'promote' && pendingAction !== 'demote' && !values.reason) {
+  if (action.reason === 'required' && !values.reason) {
     return showError(new ApiError(400, { detail: 'Give a reason: it is kept in the audit log.' }));
   }
   if (action.until) {
@@ -510,7 +511,7 @@ async function onAction(/** @type {SubmitEvent} */ event) {
     if (!until || Number.isNaN(until.getTime())) return showError(new ApiError(400, { detail: 'Choose the date and time the suspension ends.' }));
     values.until = until.toISOString();
   }
-  const [method, suffix, body] = action.send(values);
+  const [method, suffix, body] = action.request(values);
   const id = current.id;
   try {
     await api(method, `/admin/users/${id}/${suffix}`, body);
